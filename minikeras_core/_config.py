@@ -1,0 +1,70 @@
+"""Constructor-argument capture shared by every plugin kind, so ``get_config`` comes for free."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+
+class Configurable:
+    """Records the arguments each instance was constructed with.
+
+    ``get_config()`` returns them as JSON-ready values and ``from_config(config)`` calls the
+    constructor with them again, which is all Keras's config round-trip asks of a plugin that
+    stores its arguments unchanged. A plugin whose state is not its constructor's arguments
+    overrides both.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        instance = super().__new__(cls)
+        instance._init_arguments = _bound_arguments(cls, args, kwargs)
+        return instance
+
+    def get_config(self) -> dict:
+        """Return the constructor arguments as a JSON-ready dict."""
+        return {key: to_jsonable(value) for key, value in getattr(self, "_init_arguments", {}).items()}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Build a new instance from ``get_config()``'s output."""
+        return cls(**config)
+
+
+def _bound_arguments(cls: type, args: tuple, kwargs: dict) -> dict:
+    try:
+        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+    except TypeError:
+        return {}  # __init__ itself will raise the informative error
+    arguments: dict[str, Any] = {}
+    parameters = inspect.signature(cls.__init__).parameters
+    for key, value in list(bound.arguments.items())[1:]:
+        kind = parameters[key].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                arguments[key] = list(value)
+        else:
+            arguments[key] = value
+    return arguments
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert a constructor argument to plain JSON types; plugins become ``{"class_name", "config"}``."""
+    from .registry import serialize  # deferred: the registry imports the protocols
+
+    if isinstance(value, Configurable) or isinstance(value, type):
+        return serialize(value)
+    if isinstance(value, (tuple, list)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.dtype):
+        return value.name
+    return value

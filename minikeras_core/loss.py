@@ -1,0 +1,94 @@
+"""The Loss protocol: a scalar measure of how far predictions are from targets."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from ._config import Configurable
+from .activation import Activation
+
+
+class Loss(Configurable, ABC):
+    """A loss compares ``y_pred`` and ``y_true``, both of shape ``(batch, ..., k)``.
+
+    Implement two methods on targets already checked to have ``y_pred``'s shape:
+
+    - ``per_sample(y_pred, y_true)``: the loss of each sample, reducing the last axis only
+      (shape ``y_pred.shape[:-1]``); cross-entropy over classes sums it, binary cross-entropy
+      averages it, as Keras does.
+    - ``per_sample_grad(y_pred, y_true)``: ``d per_sample / d y_pred``, entry by entry, shape of ``y_pred``.
+
+    The base class gives Keras's default reduction (``"sum_over_batch_size"``): ``__call__``
+    returns the mean of ``per_sample`` over every remaining axis (samples, and time steps for
+    sequences) and ``grad_input`` its gradient. Set ``accepts_class_ids = True`` for a
+    categorical loss that also takes integer class ids of shape ``y_pred.shape[:-1]``.
+    """
+
+    accepts_class_ids = False
+
+    def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
+        """Return the mean loss, a Python float."""
+        y_true = self.prepare_targets(y_pred, y_true)
+        return float(np.mean(self.per_sample(y_pred, y_true), dtype=np.float64))
+
+    def grad_input(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+        """Return ``d mean_loss / d y_pred``, shape and dtype of ``y_pred``."""
+        y_true = self.prepare_targets(y_pred, y_true)
+        grad = self.per_sample_grad(y_pred, y_true)
+        return (grad / (y_pred.size // y_pred.shape[-1])).astype(y_pred.dtype, copy=False)
+
+    @abstractmethod
+    def per_sample(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+        """Return the loss per sample, shape ``y_pred.shape[:-1]``."""
+
+    @abstractmethod
+    def per_sample_grad(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+        """Return the gradient of each sample's loss with respect to ``y_pred``."""
+
+    def fused_grad(self, activation: Activation, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray | None:
+        """Return ``d mean_loss / d Z`` where ``y_pred = activation(Z)``, or ``None`` when there is no shortcut.
+
+        Losses that pair with an activation (cross-entropy with softmax, binary cross-entropy with
+        the sigmoid) return the simple, saturation-proof form, such as ``(y_pred - y_true) / batch``.
+        """
+        return None
+
+    def prepare_targets(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+        """Check ``y_true`` against ``y_pred`` and return it with ``y_pred``'s shape and dtype.
+
+        Class ids become one-hot rows for losses that accept them, and targets of shape
+        ``(batch,)`` for a single output unit gain that unit's axis.
+        """
+        name = type(self).__name__
+        y_pred = np.asarray(y_pred)
+        y_true = np.asarray(y_true)
+        if y_pred.ndim < 2:
+            raise ValueError(f"{name}: y_pred must be (batch, ..., k), got shape {y_pred.shape}")
+        if y_true.shape == y_pred.shape:
+            return y_true.astype(y_pred.dtype, copy=False)
+        classes = y_pred.shape[-1]
+        if y_true.shape == y_pred.shape[:-1] + (1,) and classes > 1:
+            y_true = y_true[..., 0]
+        if y_true.shape == y_pred.shape[:-1]:
+            if classes == 1:
+                return y_true[..., None].astype(y_pred.dtype, copy=False)
+            if self.accepts_class_ids:
+                return _one_hot(y_true, classes, y_pred.dtype, name)
+        raise ValueError(
+            f"{name}: y_true has shape {np.shape(y_true)} but y_pred has shape {y_pred.shape}; expected the same "
+            + ("shape or integer class ids of shape " + str(y_pred.shape[:-1]) if self.accepts_class_ids else "shape")
+        )
+
+
+def _one_hot(ids: np.ndarray, classes: int, dtype: np.dtype, owner: str) -> np.ndarray:
+    if ids.dtype.kind == "f":
+        if not np.all(np.isfinite(ids)) or np.any(ids != np.round(ids)):
+            raise ValueError(f"{owner}: class ids must be whole numbers, got non-integer values")
+        ids = ids.astype(np.int64)
+    elif ids.dtype.kind not in "iub":
+        raise ValueError(f"{owner}: class ids must be integers, got dtype {ids.dtype}")
+    if ids.size and (ids.min() < 0 or ids.max() >= classes):
+        raise ValueError(f"{owner}: class ids must lie in [0, {classes - 1}] for {classes} outputs, got {ids.min()}..{ids.max()}")
+    return np.eye(classes, dtype=dtype)[ids]

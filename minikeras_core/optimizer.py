@@ -1,0 +1,76 @@
+"""The Optimizer protocol: in-place weight updates from gradients, with state per weight."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from ._config import Configurable
+
+
+class Optimizer(Configurable, ABC):
+    """An optimizer updates a list of weight arrays in place from their gradients.
+
+    Implement ``update(param, grad, state)`` for one weight: change ``param`` in place using
+    ``grad`` and the dict ``state``, whose arrays ``create_state(param)`` made (default: none).
+    ``self.iterations`` counts the steps taken, already increased for the step in progress (so
+    it is ``t``, from 1, in Adam's bias correction) and ``self.learning_rate`` is the rate in
+    force. State belongs to a weight's position in the list given to ``apply``, is kept in the
+    weight's dtype, and can be read out and restored with ``get_state`` / ``set_state``.
+    """
+
+    def __init__(self, learning_rate: float = 0.01) -> None:
+        learning_rate = float(learning_rate)
+        if not np.isfinite(learning_rate) or learning_rate <= 0:
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a positive number, got {learning_rate}")
+        self.learning_rate = learning_rate
+        self.iterations = 0
+        self.state: list[dict[str, np.ndarray]] = []
+
+    def get_config(self) -> dict:
+        """Return the constructor arguments, with the learning rate now in force."""
+        config = super().get_config()
+        config["learning_rate"] = self.learning_rate
+        return config
+
+    def create_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        """Return the state arrays for one weight (for example ``{"m": zeros, "v": zeros}``)."""
+        return {}
+
+    @abstractmethod
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        """Change ``param`` in place for one step with gradient ``grad``."""
+
+    def apply(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Take one step on every weight in ``params`` (updated in place) with ``grads``."""
+        if len(params) != len(grads):
+            raise ValueError(f"{type(self).__name__}: got {len(params)} weights but {len(grads)} gradients")
+        if not self.state or [s for s in self._shapes()] != [p.shape for p in params]:
+            if self.state and self.iterations:
+                raise ValueError(
+                    f"{type(self).__name__}: its state was built for weights of shapes {self._shapes()}, "
+                    f"got {[p.shape for p in params]}; use a new optimizer for another model"
+                )
+            self.state = [self.create_state(p) for p in params]
+            self._state_shapes = [p.shape for p in params]
+        self.iterations += 1
+        for param, grad, state in zip(params, grads, self.state):
+            self.update(param, grad, state)
+
+    def _shapes(self) -> list[tuple]:
+        return list(getattr(self, "_state_shapes", []))
+
+    def get_state(self) -> dict:
+        """Return the step count and every state array (copies), to save and restore training exactly."""
+        return {
+            "iterations": self.iterations,
+            "shapes": [list(s) for s in self._shapes()],
+            "slots": [{k: v.copy() for k, v in s.items()} for s in self.state],
+        }
+
+    def set_state(self, state: dict) -> None:
+        """Restore what ``get_state`` returned."""
+        self.iterations = int(state["iterations"])
+        self.state = [{k: np.array(v) for k, v in slot.items()} for slot in state["slots"]]
+        self._state_shapes = [tuple(s) for s in state.get("shapes", [])]

@@ -1,0 +1,18 @@
+"""The rectified linear unit."""
+
+import numpy as np
+
+from minikeras_core import ElementwiseActivation
+
+
+class ReLU(ElementwiseActivation):
+    """``relu(x) = max(x, 0)``, with derivative 1 for ``x > 0`` and 0 otherwise (0 at 0, as Keras)."""
+
+    def eval(self, X: np.ndarray) -> np.ndarray:
+        return np.maximum(X, 0)
+
+    def derivative(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        return (X > 0).astype(X.dtype)
+
+    def backward(self, X: np.ndarray, grad_out: np.ndarray, Y: np.ndarray | None = None) -> np.ndarray:
+        return np.where(X > 0, grad_out, 0).astype(grad_out.dtype, copy=False)

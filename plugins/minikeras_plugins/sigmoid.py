@@ -1,0 +1,20 @@
+"""The logistic sigmoid activation."""
+
+import numpy as np
+
+from minikeras_core import ElementwiseActivation
+
+
+class Sigmoid(ElementwiseActivation):
+    """``sigmoid(x) = 1 / (1 + exp(-x))``, with derivative ``s * (1 - s)``.
+
+    Computed from ``e = exp(-|x|)`` as ``1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)`` otherwise,
+    so no exponent is ever positive and +-1000 raises no overflow warning.
+    """
+
+    def eval(self, X: np.ndarray) -> np.ndarray:
+        e = np.exp(-np.abs(X))
+        return np.where(X >= 0, 1, e) / (1 + e)
+
+    def derivative(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        return Y * (1 - Y)
