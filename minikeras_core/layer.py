@@ -26,6 +26,8 @@ class Layer(Configurable, ABC):
       layer when it cannot follow an input of that shape.
     - ``create_weights(input_shape)`` (optional): call ``add_weight`` once per array, in
       Keras's order (Dense: ``kernel`` of shape ``(in, units)``, then ``bias`` of ``(units,)``).
+      Read weights as ``self.params[name]`` each time rather than keeping the array in an
+      attribute: the model may move them into one shared buffer after building.
     - ``call(X, training)``: the output before the activation, ``Z``. Keep what ``call_backward``
       needs when ``training`` is true.
     - ``call_backward(grad_Z)``: return ``dL/dX`` and write each weight's gradient into

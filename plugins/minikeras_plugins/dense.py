@@ -35,16 +35,16 @@ class Dense(Layer):
         return input_shape[:-1] + (self.units,)
 
     def create_weights(self, input_shape: tuple) -> None:
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
+        self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer)
+            self.add_weight("bias", (self.units,), self.bias_initializer)
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         if training:
             self._X = X
-        Z = X @ self.kernel
+        Z = X @ self.params["kernel"]
         if self.use_bias:
-            Z += self.bias
+            Z += self.params["bias"]
         return Z
 
     def call_backward(self, grad: np.ndarray) -> np.ndarray:
@@ -53,4 +53,4 @@ class Dense(Layer):
         np.matmul(X.T, G, out=self.grads["kernel"])
         if self.use_bias:
             np.sum(G, axis=0, out=self.grads["bias"])
-        return grad @ self.kernel.T
+        return grad @ self.params["kernel"].T
