@@ -80,10 +80,9 @@ def autoload_enabled() -> bool:
 def kind_spec(kind: str) -> KindSpec:
     """Return the spec of ``kind``; plurals (``"layers"``) are accepted."""
     key = str(kind).lower()
-    if key not in _KINDS and key.endswith("s") and key[:-1] in _KINDS:
-        key = key[:-1]
-    if key == "losse":  # "losses"
-        key = "loss"
+    for suffix in ("es", "s"):  # "losses", "layers"
+        if key not in _KINDS and key.endswith(suffix) and key[: -len(suffix)] in _KINDS:
+            key = key[: -len(suffix)]
     if key not in _KINDS:
         raise ValueError(f"kind: got {kind!r}, expected one of {sorted(_KINDS)}")
     return _KINDS[key]

@@ -1,0 +1,55 @@
+"""Shared fixtures: a registry view of fake installed distributions, and finite differences."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minikeras_core.registry import REGISTRY
+
+
+@pytest.fixture
+def fake_dists(tmp_path, monkeypatch):
+    """Return ``install(dist, version, groups, modules)`` that fakes an installed distribution on sys.path.
+
+    ``groups`` maps an entry-point group to ``{name: "module:attr"}``; ``modules`` maps a module
+    name to its source. The registry's cache is refreshed before and after the test.
+    """
+    monkeypatch.syspath_prepend(str(tmp_path))
+    REGISTRY.refresh()
+
+    def install(dist: str, version: str, groups: dict, modules: dict | None = None, folder: str | None = None) -> Path:
+        info = tmp_path / (folder or f"{dist.replace('-', '_')}-{version}.dist-info")
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        lines = []
+        for group, entries in groups.items():
+            lines.append(f"[{group}]")
+            lines.extend(f"{name} = {target}" for name, target in entries.items())
+        (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+        for module, source in (modules or {}).items():
+            (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+        REGISTRY.refresh()
+        return info
+
+    yield install
+    REGISTRY.refresh()
+
+
+def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central finite differences of the scalar function ``f`` at ``x`` (float64), entry by entry."""
+    grad = np.zeros_like(x, dtype=np.float64)
+    flat = x.reshape(-1)
+    out = grad.reshape(-1)
+    for i in range(flat.size):
+        saved = flat[i]
+        flat[i] = saved + eps
+        plus = f()
+        flat[i] = saved - eps
+        minus = f()
+        flat[i] = saved
+        out[i] = (plus - minus) / (2 * eps)
+    return grad
