@@ -26,7 +26,7 @@ def test_activation_jacobian_matches_finite_differences(name):
     assert J.shape == (3, 4, 4)
     for b in range(3):
         for i in range(4):
-            expected = numerical_gradient(lambda: act.eval(X)[b, i], X)
+            expected = numerical_gradient(lambda b=b, i=i: act.eval(X)[b, i], X)
             np.testing.assert_allclose(J[b, i], expected[b], atol=1e-7)
             assert np.allclose(expected[np.arange(3) != b], 0)  # samples do not mix
 
