@@ -19,8 +19,9 @@ class AdamOptimizer(Optimizer):
 
     The bias correction is folded into the rate ``a``, so ``eps`` is added to the uncorrected
     ``sqrt(v)`` (Keras's "epsilon hat"), not to ``sqrt(v_hat)`` as in the paper's Algorithm 1.
-    Keras's ``amsgrad`` variant is not provided (the issue asks for plain Adam only), and unlike
-    Keras, ``epsilon`` must be positive so that a zero gradient never gives 0/0.
+    Keras evaluates the moments as ``m += (g - m)(1 - b1)``, equal up to rounding. Keras's
+    ``amsgrad`` variant is not provided (the issue asks for plain Adam only), and unlike Keras,
+    ``epsilon`` must be positive so that a zero gradient never gives 0/0.
     """
 
     elementwise = True
@@ -35,7 +36,7 @@ class AdamOptimizer(Optimizer):
     @classmethod
     def conformance_cases(cls) -> list[dict]:
         # Steps are about lr long, so the default 0.001 needs thousands of steps to cross a unit distance.
-        return [{"learning_rate": 0.05}, {"learning_rate": 0.02, "beta_1": 0.5, "beta_2": 0.99}]
+        return [{"learning_rate": 0.05}, {"learning_rate": 0.1, "beta_1": 0.5}]
 
     def create_state(self, param: np.ndarray) -> dict:
         return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
