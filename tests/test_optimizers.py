@@ -291,11 +291,6 @@ def test_config_round_trips(name):
     assert rebuilt.learning_rate == 0.02
 
 
-@pytest.mark.parametrize("name", ["sgd", "nesterov", "adam", "adagrad", "rmsprop"])
-def test_conformance_cases_construct(name):
-    cls = type(mk.get("optimizer", name))
-    for kwargs in cls.conformance_cases():
-        assert isinstance(cls(**kwargs), cls)
 
 
 # -- convergence on test functions -----------------------------------------------------------------
@@ -350,6 +345,16 @@ ROSENBROCK = [
 def test_convex_quadratic_reaches_minimum(name, kwargs, steps, tolerance):
     x = descend(mk.get("optimizer", name, **kwargs), quadratic_grad, [-1.5, 2.0], steps)
     assert np.max(np.abs(x - QUAD_MIN)) < tolerance, x
+
+
+@pytest.mark.parametrize("name", ["sgd", "nesterov", "adam", "adagrad", "rmsprop"])
+def test_conformance_cases_reach_a_quadratic_minimum(name):
+    # The declared cases exist because the default rates are too slow for a few hundred steps.
+    cls = type(mk.get("optimizer", name))
+    assert cls.conformance_cases()
+    for kwargs in cls.conformance_cases():
+        x = descend(cls(**kwargs), quadratic_grad, [-1.5, 2.0], 500)
+        assert np.max(np.abs(x - QUAD_MIN)) < 2e-3, (kwargs, x)
 
 
 @pytest.mark.parametrize("name, kwargs, steps, tolerance", ROSENBROCK)
