@@ -20,6 +20,10 @@ class Optimizer(Configurable, ABC):
     weight's dtype, and can be read out and restored with ``get_state`` / ``set_state``.
     """
 
+    #: True when the update of each entry depends only on that entry's gradient and state, so
+    #: the model may update all weights as one flat array.
+    elementwise: bool = False
+
     def __init__(self, learning_rate: float = 0.01) -> None:
         learning_rate = float(learning_rate)
         if not np.isfinite(learning_rate) or learning_rate <= 0:

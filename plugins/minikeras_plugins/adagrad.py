@@ -1,0 +1,51 @@
+"""AdaGrad: each weight's rate shrinks with the sum of its squared gradients."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from minikeras_core import Optimizer
+
+from ._optimizer_utils import ScratchBuffers, positive
+
+
+class AdaGradOptimizer(Optimizer):
+    """Keras's Adagrad rule, per weight ``w`` with gradient ``g`` and rate ``lr``.
+
+    ``acc = acc + g^2`` (``acc`` starts at ``initial_accumulator_value``), then
+    ``w = w - lr * g / sqrt(acc + eps)``.
+
+    As in Keras, ``initial_accumulator_value`` must be >= 0; unlike Keras, ``epsilon`` must be
+    positive, so that a zero gradient with a zero accumulator never gives 0/0.
+    """
+
+    elementwise = True
+
+    def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1, epsilon: float = 1e-7) -> None:
+        super().__init__(learning_rate)
+        initial_accumulator_value = float(initial_accumulator_value)
+        if not (math.isfinite(initial_accumulator_value) and initial_accumulator_value >= 0.0):
+            raise ValueError(f"{type(self).__name__}: initial_accumulator_value must be a number >= 0, got {initial_accumulator_value}")
+        self.initial_accumulator_value = initial_accumulator_value
+        self.epsilon = positive(self, "epsilon", epsilon)
+        self._scratch = ScratchBuffers()
+
+    @classmethod
+    def conformance_cases(cls) -> list[dict]:
+        # With the default rate 0.001 the steps shrink like 0.001/sqrt(t): a quadratic is never reached.
+        return [{"learning_rate": 0.5}, {"learning_rate": 1.0, "initial_accumulator_value": 0.0}]
+
+    def create_state(self, param: np.ndarray) -> dict:
+        return {"accumulator": np.full_like(param, self.initial_accumulator_value)}
+
+    def update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        accumulator, scratch = state["accumulator"], self._scratch(param)
+        np.square(grad, out=scratch)
+        accumulator += scratch
+        np.add(accumulator, self.epsilon, out=scratch)
+        np.sqrt(scratch, out=scratch)
+        np.divide(grad, scratch, out=scratch)
+        scratch *= self.learning_rate
+        param -= scratch
