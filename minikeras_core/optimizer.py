@@ -58,6 +58,9 @@ class Optimizer(Configurable, ABC):
                 )
             self.state = [self.create_state(p) for p in params]
             self._state_shapes = [p.shape for p in params]
+        for index, (param, grad) in enumerate(zip(params, grads)):
+            if grad.shape != param.shape:
+                raise ValueError(f"{type(self).__name__}: gradient {index} has shape {grad.shape}, its weight {param.shape}")
         self.iterations += 1
         for param, grad, state in zip(params, grads, self.state):
             self.update(param, grad, state)

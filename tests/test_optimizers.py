@@ -395,3 +395,13 @@ def test_adam_reaches_95_percent_on_digits_in_fewer_epochs_than_sgd():
     sgd_epochs = _first_epoch_reaching("sgd", 0.95, 30, data)  # default rate 0.01; measured: 47 epochs
     assert adam_epochs <= 30, "adam never reached 95% held-out accuracy in 30 epochs"
     assert adam_epochs < sgd_epochs, (adam_epochs, sgd_epochs)
+
+
+def test_a_gradient_of_another_shape_is_refused_not_broadcast():
+    from minikeras_core import get
+
+    optimizer = get("optimizer", "sgd")
+    param = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="shape"):
+        optimizer.apply([param], [np.ones((3,))])
+    assert not param.any() and optimizer.iterations == 0
