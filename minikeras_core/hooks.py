@@ -1,9 +1,17 @@
-"""Training events as pluggy hooks.
+"""Training events as pluggy hooks, and the :class:`Callback` base class.
 
 A callback is any object with methods marked ``@hookimpl`` whose names are among the hook
-specifications below (it need implement only those it uses). Callbacks passed to
-``fit(callbacks=[...])`` join that fit alone; those an installed package lists under the
-entry-point group ``minikeras.callbacks`` join every fit, unless entry-point autoloading is off.
+specifications below (it need implement only those it uses). The simplest way to write one is to
+subclass :class:`Callback` and override the events you need: every override is a hook
+implementation, no decorator needed. Callbacks passed to ``fit(callbacks=[...])`` join that fit
+alone; those an installed package lists under the entry-point group ``minikeras.callbacks`` join
+every ``fit`` and ``evaluate``, unless entry-point autoloading is off
+(``MINIKERAS_DISABLE_PLUGIN_AUTOLOAD=1``). An entry point may name a class (instantiated with no
+arguments for each run), an instance or a module.
+
+Callbacks are called in the order ``fit`` lists them: the progress bar, then the callbacks passed
+to ``fit`` in their order, then installed ones, then the :class:`~minikeras_core.History` that
+``fit`` returns.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import importlib_metadata
 import pluggy
 
 from .registry import autoload_enabled
@@ -31,15 +40,19 @@ class TrainingHooks:
 
     @hookspec
     def on_train_end(self, model: Any, logs: dict) -> None:
-        """After the last epoch of ``fit`` (or after it stopped early)."""
+        """After the last epoch of ``fit`` (or after it stopped early), with the last epoch's logs."""
 
     @hookspec
     def on_epoch_begin(self, model: Any, epoch: int, logs: dict) -> None:
-        """Before epoch ``epoch`` (counted from 0)."""
+        """Before epoch ``epoch`` (counted from 0, from ``initial_epoch``)."""
 
     @hookspec
     def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
         """After epoch ``epoch``, with its mean loss and metrics (and validation figures) in ``logs``."""
+
+    @hookspec
+    def on_batch_begin(self, model: Any, batch: int, logs: dict) -> None:
+        """Before the training step on batch ``batch`` (counted from 0 within the epoch)."""
 
     @hookspec
     def on_batch_end(self, model: Any, batch: int, logs: dict) -> None:
@@ -47,15 +60,97 @@ class TrainingHooks:
 
     @hookspec
     def on_evaluate_end(self, model: Any, logs: dict) -> None:
-        """After ``evaluate`` has computed its loss and metrics."""
+        """After ``evaluate`` has computed its loss and metrics (``logs`` holds them)."""
 
 
-def plugin_manager(callbacks: Iterable[Any] = ()) -> pluggy.PluginManager:
-    """A hook manager for one run: installed callbacks (when autoloading is on) then ``callbacks``."""
+HOOK_NAMES = tuple(name for name in vars(TrainingHooks) if name.startswith("on_"))
+
+
+class Callback:
+    """Base class for callbacks: every training event as a no-op hook implementation.
+
+    Override the events you need (``on_epoch_end(self, model, epoch, logs)`` and so on; the
+    signatures are those of :class:`TrainingHooks`). Overrides are marked as hook
+    implementations automatically. ``self.model`` is the model being trained, set at
+    ``on_train_begin`` (and at ``on_evaluate_end``); a subclass that overrides
+    ``on_train_begin`` should call ``super().on_train_begin(model, logs)`` or set it itself.
+    Set ``model.stop_training = True`` to end ``fit`` after the current epoch.
+
+    >>> class Print(Callback):
+    ...     def on_epoch_end(self, model, epoch, logs):
+    ...         print(epoch, logs["loss"])
+    """
+
+    model: Any = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # pluggy only sees methods carrying the hookimpl mark; an override loses the base's mark,
+        # so re-mark every override of an event here.
+        for name in HOOK_NAMES:
+            method = cls.__dict__.get(name)
+            if callable(method) and not hasattr(method, f"{PROJECT}_impl"):
+                setattr(cls, name, hookimpl(method))
+
+    @hookimpl
+    def on_train_begin(self, model: Any, logs: dict) -> None:
+        self.model = model
+
+    @hookimpl
+    def on_train_end(self, model: Any, logs: dict) -> None:
+        pass
+
+    @hookimpl
+    def on_epoch_begin(self, model: Any, epoch: int, logs: dict) -> None:
+        pass
+
+    @hookimpl
+    def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
+        pass
+
+    @hookimpl
+    def on_batch_begin(self, model: Any, batch: int, logs: dict) -> None:
+        pass
+
+    @hookimpl
+    def on_batch_end(self, model: Any, batch: int, logs: dict) -> None:
+        pass
+
+    @hookimpl
+    def on_evaluate_end(self, model: Any, logs: dict) -> None:
+        self.model = model
+
+
+def installed_callbacks() -> list[Any]:
+    """Fresh instances of the callbacks installed packages list under ``minikeras.callbacks``.
+
+    Empty when entry-point autoloading is off. A class is instantiated with no arguments; an
+    instance or a module is used as it is.
+    """
+    if not autoload_enabled():
+        return []
+    callbacks = []
+    for ep in importlib_metadata.entry_points(group=CALLBACK_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as err:
+            raise ImportError(f"callback plugin {ep.name!r} (entry point '{ep.name} = {ep.value}' in {CALLBACK_GROUP}) failed to import: {err}") from err
+        callbacks.append(obj() if isinstance(obj, type) else obj)
+    return callbacks
+
+
+def plugin_manager(callbacks: Iterable[Any] = (), *, installed: bool = True) -> pluggy.PluginManager:
+    """A hook manager for one run calling ``callbacks`` in their order, then installed ones.
+
+    Installed callbacks (entry points of ``minikeras.callbacks``) join when ``installed`` is true
+    and autoloading is on.
+    """
     manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(TrainingHooks)
-    if autoload_enabled():
-        manager.load_setuptools_entrypoints(CALLBACK_GROUP)
-    for callback in callbacks:
+    ordered = list(callbacks)
+    if installed:
+        ordered.extend(installed_callbacks())
+    # pluggy calls the most recently registered implementation first: register in reverse.
+    for callback in reversed(ordered):
         manager.register(callback)
     return manager
