@@ -31,6 +31,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from .errors import PluginError
     from .plotting import PLOT_HINT
     from .train import ConfigError, train_from_config
 
@@ -41,7 +42,7 @@ def _train(args: argparse.Namespace) -> int:
             print(f"minikeras train: --plot needs matplotlib, which is not installed: {PLOT_HINT}", file=sys.stderr)
             return 2
         raise
-    except (ConfigError, FileNotFoundError) as err:
+    except (ConfigError, FileNotFoundError, PluginError) as err:
         print(f"minikeras train: {err}", file=sys.stderr)
         return 2
     final = ", ".join(f"{key} {values[-1]:.4f}" for key, values in history.history.items())
