@@ -16,6 +16,7 @@ to ``fit`` in their order, then installed ones, then the :class:`~minikeras_core
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from typing import Any
 
@@ -64,17 +65,57 @@ class TrainingHooks:
 
 
 HOOK_NAMES = tuple(name for name in vars(TrainingHooks) if name.startswith("on_"))
+_HOOK_ARGS = {name: tuple(inspect.signature(getattr(TrainingHooks, name)).parameters)[1:] for name in HOOK_NAMES}
+
+
+def _adapt(name: str, method: Any) -> Any:
+    """A hook implementation of event ``name`` that calls ``method`` with the arguments it names.
+
+    pluggy passes an implementation only its parameters without defaults, so a Keras-style
+    ``def on_epoch_end(self, epoch, logs=None)`` would never see ``logs``. The adapter has the
+    specification's exact parameters, passes ``method`` those it declares, by keyword, and sets
+    ``self.model`` first.
+    """
+    parameters = inspect.signature(method).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    wanted = tuple(a for a in _HOOK_ARGS[name] if takes_any or a in parameters)
+
+    def invoke(self: Any, values: dict) -> Any:
+        self.model = values["model"]
+        return method(self, **{a: values[a] for a in wanted})
+
+    args = _HOOK_ARGS[name]
+    if args == ("model", "logs"):
+
+        def adapter(self, model, logs):
+            return invoke(self, {"model": model, "logs": logs})
+
+    elif args == ("model", "epoch", "logs"):
+
+        def adapter(self, model, epoch, logs):
+            return invoke(self, {"model": model, "epoch": epoch, "logs": logs})
+
+    elif args == ("model", "batch", "logs"):
+
+        def adapter(self, model, batch, logs):
+            return invoke(self, {"model": model, "batch": batch, "logs": logs})
+
+    else:  # pragma: no cover - a new hook needs its adapter here
+        raise NotImplementedError(f"no adapter for hook {name}{args}")
+    # not functools.wraps: pluggy would follow __wrapped__ back to the method's own signature
+    adapter.__name__, adapter.__qualname__, adapter.__doc__ = method.__name__, method.__qualname__, method.__doc__
+    return hookimpl(adapter)
 
 
 class Callback:
     """Base class for callbacks: every training event as a no-op hook implementation.
 
-    Override the events you need (``on_epoch_end(self, model, epoch, logs)`` and so on; the
-    signatures are those of :class:`TrainingHooks`). Overrides are marked as hook
-    implementations automatically. ``self.model`` is the model being trained, set at
-    ``on_train_begin`` (and at ``on_evaluate_end``); a subclass that overrides
-    ``on_train_begin`` should call ``super().on_train_begin(model, logs)`` or set it itself.
-    Set ``model.stop_training = True`` to end ``fit`` after the current epoch.
+    Override the events you need, with the parameters of :class:`TrainingHooks` you use, by
+    name: ``on_epoch_end(self, model, epoch, logs)``, or Keras's ``on_epoch_end(self, epoch,
+    logs=None)``. Overrides become hook implementations automatically. ``self.model`` is the
+    model being trained, set before every event of a subclass's overrides and at
+    ``on_train_begin``. Set ``model.stop_training = True`` to end ``fit`` after the current
+    batch.
 
     >>> class Print(Callback):
     ...     def on_epoch_end(self, model, epoch, logs):
@@ -85,12 +126,12 @@ class Callback:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # pluggy only sees methods carrying the hookimpl mark; an override loses the base's mark,
-        # so re-mark every override of an event here.
+        # pluggy only sees methods carrying the hookimpl mark, and an override loses the base's
+        # mark: wrap every override of an event in an adapter that carries it.
         for name in HOOK_NAMES:
             method = cls.__dict__.get(name)
             if callable(method) and not hasattr(method, f"{PROJECT}_impl"):
-                setattr(cls, name, hookimpl(method))
+                setattr(cls, name, _adapt(name, method))
 
     @hookimpl
     def on_train_begin(self, model: Any, logs: dict) -> None:

@@ -105,6 +105,22 @@ def test_callbacks_are_called_in_the_order_given_and_history_last():
     assert seen_by_history["extra"] == [1.0]
 
 
+def test_keras_style_overrides_receive_what_they_name():
+    class KerasStyle(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen.append((epoch, None if logs is None else sorted(logs), self.model is not None))
+
+        def on_train_end(self, logs=None, **rest):
+            self.seen.append(("end", sorted(rest)))
+
+    callback = KerasStyle()
+    small_model().fit(*small_data(), epochs=2, verbose=0, callbacks=[callback])
+    assert callback.seen == [(0, ["loss"], True), (1, ["loss"], True), ("end", ["model"])]
+
+
 def test_a_plain_pluggy_plugin_is_a_callback():
     class Plain:
         def __init__(self):

@@ -154,3 +154,51 @@ def test_a_metric_registered_in_code_is_found_by_name():
         mk.registry.REGISTRY.unregister("metric", "true_rate")
     with pytest.raises(ValueError, match="distinct"):
         model.compile("binary_cross_entropy", metrics=["mse", "mse"])
+
+
+def test_predict_reads_a_memmap_one_chunk_at_a_time(tmp_path, monkeypatch):
+    rng = np.random.default_rng(6)
+    data = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.float64, shape=(50, 3))
+    data[:] = rng.normal(size=(50, 3))
+    data.flush()
+    X = np.load(tmp_path / "big.npy", mmap_mode="r")
+    model = mk.Sequential(seed=0)  # float32: each chunk is cast on its own, never the whole array
+    model.add("dense", units=2, activation="sigmoid", input_size=(3,))
+    sizes = []
+    forward = model._forward
+
+    def spy(batch, training):
+        assert isinstance(batch, np.ndarray) and not isinstance(batch, np.memmap) and batch.dtype == np.float32
+        sizes.append(len(batch))
+        return forward(batch, training)
+
+    monkeypatch.setattr(model, "_forward", spy)
+    out = model.predict(X, batch_size=16)
+    assert sizes == [16, 16, 16, 2]
+    kernel, bias = model.layers[0].params["kernel"], model.layers[0].params["bias"]
+    expected = 1 / (1 + np.exp(-(np.asarray(X, dtype=np.float32) @ kernel + bias)))
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_seed_makes_shuffling_reproducible_and_shuffle_false_keeps_the_order():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(12, 3))
+    y = (X[:, 0] > 0).astype(float)
+    firsts = []
+
+    class FirstOfBatch(mk.Callback):
+        def on_batch_end(self, model, batch, logs):
+            firsts.append(model._last_output.copy())
+
+    runs = []
+    for _ in range(2):
+        model = binary_model([], seed=0)
+        runs.append(model.fit(X, y, epochs=3, batch_size=5, seed=11, verbose=0).history["loss"])
+    assert runs[0] == runs[1]
+    other = binary_model([], seed=0).fit(X, y, epochs=3, batch_size=5, seed=12, verbose=0).history["loss"]
+    assert other != runs[0]
+    # unshuffled: batch k holds samples 5k.. in order, so its outputs match predict on that slice
+    model = binary_model([], seed=0)
+    before = model.predict(X[:5])
+    model.fit(X, y, epochs=1, batch_size=5, shuffle=False, verbose=0, callbacks=[FirstOfBatch()])
+    np.testing.assert_allclose(firsts[0], before, rtol=1e-12)
