@@ -116,6 +116,7 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, model: Any, epoch: int, logs: dict) -> None:
         self._start = time.perf_counter()
         self._seen_steps = 0
+        self._last_width = 0
         if self.verbose == 1:
             self.stream.write(f"Epoch {epoch + 1}/{self.epochs}\n")
             self.stream.flush()
@@ -123,13 +124,13 @@ class ProgbarLogger(Callback):
     def on_batch_end(self, model: Any, batch: int, logs: dict) -> None:
         self._seen_steps = batch + 1
         if self.verbose == 1 and self._interactive():
-            self.stream.write("\r" + self._line(batch + 1, logs))
+            self.stream.write("\r" + self._padded(self._line(batch + 1, logs)))
             self.stream.flush()
 
     def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
         if self.verbose == 1:
-            prefix = "\r" if self._interactive() else ""
-            self.stream.write(prefix + self._line(self._seen_steps, logs) + "\n")
+            line = self._line(self._seen_steps, logs)
+            self.stream.write(("\r" + self._padded(line) if self._interactive() else line) + "\n")
         elif self.verbose == 2:
             elapsed = time.perf_counter() - self._start
             per_step = elapsed / max(self._seen_steps, 1)
@@ -139,6 +140,12 @@ class ProgbarLogger(Callback):
             self.stream.write(" - ".join(parts) + "\n")
         if self.verbose:
             self.stream.flush()
+
+    def _padded(self, line: str) -> str:
+        # blank out what is left of a longer previous line when redrawing in place
+        padded = line.ljust(getattr(self, "_last_width", 0))
+        self._last_width = len(line)
+        return padded
 
     def _line(self, step: int, logs: dict) -> str:
         total = max(self.steps, 1)
