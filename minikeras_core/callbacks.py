@@ -117,20 +117,21 @@ class ProgbarLogger(Callback):
         self._start = time.perf_counter()
         self._seen_steps = 0
         self._last_width = 0
+        self._tty = self._interactive()  # asked once per epoch, not once per batch
         if self.verbose == 1:
             self.stream.write(f"Epoch {epoch + 1}/{self.epochs}\n")
             self.stream.flush()
 
     def on_batch_end(self, model: Any, batch: int, logs: dict) -> None:
         self._seen_steps = batch + 1
-        if self.verbose == 1 and self._interactive():
+        if self.verbose == 1 and self._tty:
             self.stream.write("\r" + self._padded(self._line(batch + 1, logs)))
             self.stream.flush()
 
     def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
         if self.verbose == 1:
             line = self._line(self._seen_steps, logs)
-            self.stream.write(("\r" + self._padded(line) if self._interactive() else line) + "\n")
+            self.stream.write(("\r" + self._padded(line) if self._tty else line) + "\n")
         elif self.verbose == 2:
             elapsed = time.perf_counter() - self._start
             per_step = elapsed / max(self._seen_steps, 1)

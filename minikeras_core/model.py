@@ -212,7 +212,8 @@ class Sequential:
         history = History()
         progress = ProgbarLogger(verbose)
         progress.set_params(n_epochs, steps)
-        hook = plugin_manager([progress, *(callbacks or []), *installed_callbacks(), history], installed=False).hook
+        shown = [progress] if verbose else []
+        hook = plugin_manager([*shown, *(callbacks or []), *installed_callbacks(), history], installed=False).hook
         self.history = history
         self.stop_training = False
         logs: dict = {}
