@@ -67,6 +67,8 @@ class _ArrayStore:
             return [self.encode(v) for v in value]
         if isinstance(value, np.generic):
             return value.item()
+        if isinstance(value, np.dtype):
+            return value.name
         return value
 
 
@@ -116,7 +118,7 @@ def _write_archive(path: str, header: dict, arrays: dict[str, np.ndarray]) -> No
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it 0600; give it a normal file's mode
         with os.fdopen(handle, "wb") as raw:
             with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as archive:
-                archive.writestr(HEADER, json.dumps(header, indent=1, allow_nan=False))
+                archive.writestr(HEADER, json.dumps(header, indent=1))
                 for member, array in arrays.items():
                     with archive.open(member, "w", force_zip64=array.nbytes > 2**30) as stream:
                         np.lib.format.write_array(stream, np.ascontiguousarray(array), allow_pickle=False)
