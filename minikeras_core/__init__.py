@@ -11,38 +11,45 @@ plugin, built-in ones included.
 >>> model.compile("categorical_cross_entropy", optimizer="sgd")
 """
 
-from . import datasets, initializers
+from . import callbacks, datasets, initializers
 from .activation import Activation, ElementwiseActivation
 from .backend import floatx, set_floatx
 from .errors import PluginConflictError, PluginError, PluginLoadError, PluginTypeError, UnknownPluginError
-from .hooks import hookimpl
+from .hooks import Callback, hookimpl
 from .layer import Layer
 from .loss import Loss
+from .metric import Metric
 from .model import History, Sequential
 from .optimizer import Optimizer
 from .registry import get, list_plugins, prefer, refresh, register, registered_name, serialize
+from .saving import SaveFormatError, load_model
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Activation",
+    "Callback",
     "ElementwiseActivation",
     "History",
     "Layer",
     "Loss",
+    "Metric",
     "Optimizer",
     "PluginConflictError",
     "PluginError",
     "PluginLoadError",
     "PluginTypeError",
+    "SaveFormatError",
     "Sequential",
     "UnknownPluginError",
+    "callbacks",
     "datasets",
     "floatx",
     "get",
     "hookimpl",
     "initializers",
     "list_plugins",
+    "load_model",
     "prefer",
     "refresh",
     "register",

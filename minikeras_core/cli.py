@@ -30,6 +30,28 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if result["final_loss"] < result["initial_loss"] else 1
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .errors import PluginError
+    from .plotting import PLOT_HINT
+    from .train import ConfigError, train_from_config
+
+    try:
+        _, history, saved = train_from_config(args.config, output=args.output, plot=args.plot, verbose=args.verbose)
+    except ImportError as err:
+        if args.plot is not None and "matplotlib" in str(err):
+            print(f"minikeras train: --plot needs matplotlib, which is not installed: {PLOT_HINT}", file=sys.stderr)
+            return 2
+        raise
+    except (ConfigError, FileNotFoundError, PluginError) as err:
+        print(f"minikeras train: {err}", file=sys.stderr)
+        return 2
+    final = ", ".join(f"{key} {values[-1]:.4f}" for key, values in history.history.items())
+    print(f"Saved the model to {saved} ({final})")
+    if args.plot is not None:
+        print(f"Wrote the training curves to {args.plot}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minikeras", description="Mini-Keras: a Keras-like library in numpy, built from plugins")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -42,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--epochs", type=int, default=100)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(handler=_demo)
+
+    train = commands.add_parser("train", help="train the model a JSON config describes and save it (see examples/)")
+    train.add_argument("config", help="the JSON file: layers, loss, optimizer, metrics, data, fit arguments")
+    train.add_argument("--output", "-o", help="where to save the model (default: the config's 'output')")
+    train.add_argument("--plot", metavar="CURVES.png", help="also write the loss and metric curves (needs matplotlib)")
+    train.add_argument("--verbose", type=int, choices=(0, 1, 2), help="progress: 0 silent, 1 bar, 2 a line per epoch")
+    train.set_defaults(handler=_train)
     return parser
 
 

@@ -23,10 +23,13 @@ class Loss(Configurable, ABC):
     The base class gives Keras's default reduction (``"sum_over_batch_size"``): ``__call__``
     returns the mean of ``per_sample`` over every remaining axis (samples, and time steps for
     sequences) and ``grad_input`` its gradient. Set ``accepts_class_ids = True`` for a
-    categorical loss that also takes integer class ids of shape ``y_pred.shape[:-1]``.
+    categorical loss that also takes integer class ids of shape ``y_pred.shape[:-1]``, and
+    ``target_range = (low, high)`` when targets outside that interval are a mistake (the model
+    checks them before training: cross-entropies take probabilities, ``(0, 1)``).
     """
 
     accepts_class_ids = False
+    target_range: tuple[float, float] | None = None
 
     def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         """Return the mean loss, a Python float."""

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .backend import standardize_dtype
-from .hooks import hookimpl, plugin_manager
+from .callbacks import History, ProgbarLogger
+from .hooks import installed_callbacks, plugin_manager
 from .layer import Layer
-from .registry import get
-
-
-class History:
-    """The losses and metrics per epoch of one ``fit``: ``history.history["loss"]`` is a list per key."""
-
-    def __init__(self) -> None:
-        self.history: dict[str, list[float]] = {}
-        self.epoch: list[int] = []
-
-    @hookimpl
-    def on_train_begin(self, model: Any, logs: dict) -> None:
-        self.model = model
-
-    @hookimpl
-    def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
-        self.epoch.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
+from .registry import get, serialize
 
 
 class Sequential:
@@ -115,10 +99,21 @@ class Sequential:
         print_fn("\n".join(lines))
 
     def compile(self, loss: Any, optimizer: Any = None, metrics: list | None = None) -> None:
-        """Set the loss and optimizer (names, classes or instances; ``sgd`` when none is given)."""
+        """Set the loss, optimizer (``sgd`` when none is given) and metrics: names, classes or instances.
+
+        ``metrics`` are reported by ``fit`` (in its logs, under their names, and ``val_`` ones)
+        and returned by ``evaluate`` after the loss, in the order given here. A metric given by
+        name is logged under that name (``"mse"`` logs ``mse``).
+        """
         self.loss = get("loss", loss)
         self.optimizer = get("optimizer", optimizer if optimizer is not None else "sgd")
-        self.metrics = list(metrics or [])
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"compile(): metrics must be a list of names or Metric instances, got {metrics!r}")
+        self.metrics = [get("metric", m, name=m) if isinstance(m, str) else get("metric", m) for m in metrics or []]
+        names = [m.name for m in self.metrics]
+        duplicates = sorted({n for n in names if names.count(n) > 1 or n == "loss"})
+        if duplicates:
+            raise ValueError(f"compile(): metric names must be distinct and not 'loss', got {names}")
 
     # -- weights ------------------------------------------------------------------------------
     def _params(self) -> list[np.ndarray]:
@@ -168,78 +163,148 @@ class Sequential:
         batch_size: int | None = 32,
         learning_rate: float | None = None,
         optimizer: Any = None,
-        verbose: int = 1,
+        verbose: int | str = 1,
         shuffle: bool = True,
         seed: int | None = None,
         *,
         epochs: int | None = None,
         callbacks: list | None = None,
+        validation_split: float = 0.0,
+        validation_data: tuple | None = None,
+        initial_epoch: int = 0,
     ) -> History:
-        """Train for ``n_epochs`` (Keras's ``epochs`` is accepted too) over mini-batches; returns a ``History``.
+        """Train over mini-batches until epoch ``n_epochs``; returns a ``History``, as Keras's ``fit``.
 
-        ``learning_rate``, when given, sets the optimizer's rate; ``optimizer`` replaces the
-        compiled one, otherwise the compiled optimizer (and its state) carries on.
+        - ``n_epochs`` (or Keras's ``epochs``) is the index of the last epoch: training runs
+          epochs ``initial_epoch`` .. ``n_epochs - 1``, so a resumed run passes the epochs already
+          done as ``initial_epoch``.
+        - ``validation_split``: the fraction in (0, 1) of samples held out for validation, taken
+          from the end of ``X`` and ``y`` before any shuffling, as Keras does. ``validation_data``
+          ``(X_val, y_val)`` is used instead when given. Validation figures are logged as
+          ``val_loss`` and ``val_<metric>`` at the end of each epoch.
+        - ``shuffle``: reorder the training samples each epoch. The order comes from
+          ``np.random.default_rng(seed)`` when ``seed`` is given, otherwise from the model's own
+          generator (``Sequential(seed=...)``), whose state ``save`` stores so a loaded model
+          continues the same sequence.
+        - ``callbacks``: :class:`~minikeras_core.Callback` instances (any pluggy plugin of the
+          training hooks) for this fit; installed ``minikeras.callbacks`` entry points join too.
+        - ``verbose``: 0 silent, 1 progress bar (``"auto"`` means 1), 2 one line per epoch.
+        - ``learning_rate``, when given, sets the optimizer's rate; ``optimizer`` replaces the
+          compiled one, otherwise the compiled optimizer (and its state) carries on.
+
+        A loss that becomes NaN or infinite raises ``FloatingPointError`` naming the epoch and
+        batch (or, with the ``TerminateOnNaN`` callback, ends training there).
         """
         self._require_compiled("fit")
         n_epochs = _epochs_argument(n_epochs, epochs)
-        X, y = self._check_data(X, y, "fit")
+        initial_epoch = _non_negative_int(initial_epoch, "initial_epoch")
+        verbose = _verbose_argument(verbose)
         batch_size = _positive_int(batch_size if batch_size is not None else 32, "batch_size")
+        X, y = self._check_data(X, y, "fit")
+        X, y, validation = self._validation_arrays(X, y, validation_split, validation_data)
         if optimizer is not None:
             self.optimizer = get("optimizer", optimizer)
         if learning_rate is not None:
             self.optimizer.learning_rate = _positive_float(learning_rate, "learning_rate")
         rng = np.random.default_rng(seed) if seed is not None else self._rng
-        history = History()
-        manager = plugin_manager([history, *(callbacks or [])])
-        hook = manager.hook
-        self.stop_training = False
         n = len(X)
+        steps = -(-n // batch_size)
+        history = History()
+        progress = ProgbarLogger(verbose)
+        progress.set_params(n_epochs, steps)
+        shown = [progress] if verbose else []
+        hook = plugin_manager([*shown, *(callbacks or []), *installed_callbacks(), history], installed=False).hook
+        self.history = history
+        self.stop_training = False
+        logs: dict = {}
         hook.on_train_begin(model=self, logs={})
-        for epoch in range(n_epochs):
+        for epoch in range(initial_epoch, n_epochs):
             hook.on_epoch_begin(model=self, epoch=epoch, logs={})
             order = rng.permutation(n) if shuffle else np.arange(n)
-            total, seen = 0.0, 0
-            for batch, start in enumerate(range(0, n, batch_size)):
-                index = order[start : start + batch_size]
-                loss = self.train_on_batch(X[index], y[index])
-                if not np.isfinite(loss):
-                    raise FloatingPointError(f"{self.name}: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1}")
-                total += loss * len(index)
+            totals = dict.fromkeys(["loss", *(m.name for m in self.metrics)], 0.0)
+            seen = 0
+            for batch in range(steps):
+                index = order[batch * batch_size : (batch + 1) * batch_size]
+                hook.on_batch_begin(model=self, batch=batch, logs={})
+                X_batch, y_batch = X[index], y[index]
+                loss = self.train_on_batch(X_batch, y_batch)
+                totals["loss"] += loss * len(index)
+                for metric in self.metrics:
+                    totals[metric.name] += metric(self._last_output, y_batch) * len(index)
                 seen += len(index)
-                hook.on_batch_end(model=self, batch=batch, logs={"loss": total / seen})
-            logs = {"loss": total / seen}
-            if verbose:
-                print(f"Epoch {epoch + 1}/{n_epochs} - loss: {logs['loss']:.4f}")
+                logs = {key: value / seen for key, value in totals.items()}
+                hook.on_batch_end(model=self, batch=batch, logs=logs)
+                if not np.isfinite(loss):
+                    if self.stop_training:  # a callback such as TerminateOnNaN chose to end here
+                        break
+                    raise FloatingPointError(
+                        f"{self.name}: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1} (of {steps}); "
+                        "lower the learning rate, check the inputs' scale, or add the TerminateOnNaN callback to stop quietly"
+                    )
+                if self.stop_training:
+                    break
+            logs = {key: value / max(seen, 1) for key, value in totals.items()}
+            if validation is not None and np.isfinite(logs["loss"]):
+                values = self._evaluate_arrays(*validation, batch_size)
+                logs.update({f"val_{key}": value for key, value in values.items()})
             hook.on_epoch_end(model=self, epoch=epoch, logs=logs)
             if self.stop_training:
                 break
-        hook.on_train_end(model=self, logs={})
+        hook.on_train_end(model=self, logs=dict(logs))
         return history
 
     def train_on_batch(self, X: np.ndarray, y: np.ndarray) -> float:
         """One gradient step on one batch (already checked and cast); returns the batch's loss."""
         y_pred = self._forward(X, training=True)
+        self._last_output = y_pred  # fit computes the training metrics from it
         loss = self.loss(y_pred, y)
         self._backward(y_pred, y)
         self.optimizer.apply(self._params(), self._grads())
         return loss
 
-    def evaluate(self, X: Any, y: Any, batch_size: int | None = None, verbose: int = 0) -> tuple:
-        """Return ``(loss, *metrics)`` over all of ``X`` and ``y``, computed in bounded-size chunks."""
-        self._require_compiled("evaluate")
-        X, y = self._check_data(X, y, "evaluate")
-        total = 0.0
-        for start, stop in _chunks(len(X), batch_size):
-            total += self.loss(self._forward(X[start:stop], False), y[start:stop]) * (stop - start)
-        return (total / len(X),)
+    def evaluate(
+        self, X: Any, y: Any, batch_size: int | None = None, verbose: int | str = 0, *, callbacks: list | None = None, return_dict: bool = False
+    ) -> tuple | dict:
+        """Return ``(loss, *metrics)`` over all of ``X`` and ``y`` (metrics in ``compile``'s order).
 
-    def predict(self, X: Any, batch_size: int | None = None) -> np.ndarray:
-        """Return the model's outputs for ``X``, working through it ``batch_size`` samples at a time."""
+        Works in chunks of ``batch_size`` samples (256 by default), so only one chunk's
+        activations exist at a time. ``return_dict=True`` returns ``{"loss": ..., name: ...}``.
+        ``verbose`` > 0 prints the figures on one line. The ``on_evaluate_end`` hook of
+        ``callbacks`` and of installed callbacks receives them.
+        """
+        self._require_compiled("evaluate")
+        verbose = _verbose_argument(verbose)
+        X, y = self._check_data(X, y, "evaluate")
+        values = self._evaluate_arrays(X, y, batch_size)
+        if verbose:
+            print(" - ".join(f"{key}: {value:.4f}" for key, value in values.items()))
+        plugin_manager(callbacks or []).hook.on_evaluate_end(model=self, logs=dict(values))
+        return values if return_dict else tuple(values.values())
+
+    def _evaluate_arrays(self, X: np.ndarray, y: np.ndarray, batch_size: int | None) -> dict[str, float]:
+        totals = dict.fromkeys(["loss", *(m.name for m in self.metrics)], 0.0)
+        for start, stop in _chunks(len(X), batch_size):
+            y_pred = self._forward(X[start:stop], False)
+            totals["loss"] += self.loss(y_pred, y[start:stop]) * (stop - start)
+            for metric in self.metrics:
+                totals[metric.name] += metric(y_pred, y[start:stop]) * (stop - start)
+        return {key: value / len(X) for key, value in totals.items()}
+
+    def predict(self, X: Any, batch_size: int | None = None, verbose: int | str = 0) -> np.ndarray:
+        """Return the model's outputs for ``X``, working through it ``batch_size`` samples at a time (256 by default).
+
+        ``X`` may be larger than memory (an ``np.memmap``, say): it is read, cast to the model's
+        dtype and checked one chunk at a time, and only that chunk's activations exist at once;
+        the result is an in-memory array of shape ``(len(X), *output_shape)``.
+        """
         self._require_layers()
-        X = self._check_inputs(X, "predict")
+        X = self._check_inputs(X, "predict", convert=False)
         outputs = np.empty((len(X),) + self.output_shape, dtype=self.dtype)
         for start, stop in _chunks(len(X), batch_size):
-            outputs[start:stop] = self._forward(X[start:stop], False)
+            chunk = np.asarray(X[start:stop], dtype=self.dtype)
+            if not np.all(np.isfinite(chunk)):
+                raise ValueError(f"predict(): X contains NaN or infinity (in samples {start}..{stop - 1}); expected finite numbers")
+            outputs[start:stop] = self._forward(chunk, False)
         return outputs
 
     # -- input checks -------------------------------------------------------------------------
@@ -252,28 +317,161 @@ class Sequential:
         if self.loss is None:
             raise RuntimeError(f"{self.name}: call compile(loss, optimizer) before {method}()")
 
-    def _check_inputs(self, X: Any, method: str) -> np.ndarray:
-        X = _as_array(X, "X", method, self.dtype)
-        if X.shape[1:] != self.input_shape:
-            raise ValueError(f"{method}(): X has samples of shape {X.shape[1:]}, the model expects {self.input_shape} (input_size of its first layer)")
+    def _check_inputs(self, X: Any, method: str, convert: bool = True) -> np.ndarray:
+        """``X`` checked (numeric, non-empty, finite, sample shape) and cast to the model's dtype.
+
+        With ``convert=False`` an array is neither cast nor scanned for NaN here (``predict`` does
+        both chunk by chunk, so an array larger than memory is never copied whole).
+        """
+        if convert or not isinstance(X, np.ndarray):
+            X = _as_array(X, "X", method, self.dtype)
+        else:
+            _check_kind_and_size(X, "X", method)
+        if X.ndim < 1 or X.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"{method}(): X has samples of shape {X.shape[1:]}, the model expects {self.input_shape} "
+                f"(input_size of its first layer {self.layers[0].name!r})"
+            )
         return X
 
-    def _check_data(self, X: Any, y: Any, method: str) -> tuple[np.ndarray, np.ndarray]:
+    def _check_data(self, X: Any, y: Any, method: str, argument: str = "") -> tuple[np.ndarray, np.ndarray]:
         X = self._check_inputs(X, method)
         y = _as_array(y, "y", method, None)
         if len(X) != len(y):
-            raise ValueError(f"{method}(): X has {len(X)} samples but y has {len(y)}; expected the same number")
-        if y.dtype.kind == "f" or y.dtype.kind in "iub":
-            y = y.astype(self.dtype if y.dtype.kind == "f" else y.dtype, copy=False)
+            raise ValueError(f"{method}(): X{argument} has {len(X)} samples but y{argument} has {len(y)}; expected the same number")
+        if y.dtype.kind == "f":
+            y = y.astype(self.dtype, copy=False)
+        self._check_targets(y, method, argument)
         return X, y
 
+    def _check_targets(self, y: np.ndarray, method: str, argument: str = "") -> None:
+        """Check ``y`` against the output shape and the loss, before any training step.
 
-def _as_array(value: Any, argument: str, method: str, dtype: np.dtype | None) -> np.ndarray:
-    array = np.asarray(value)
+        Accepted: targets of shape ``(n, *output_shape)``; for one output unit, ``(n, *output_shape[:-1])``;
+        for a loss that accepts class ids, integer ids of shape ``(n, *output_shape[:-1])`` in ``[0, k)``.
+        """
+        loss_name = type(self.loss).__name__
+        out = self.output_shape
+        sample = y.shape[1:]
+        classes = out[-1]
+        ids_shape = out[:-1]
+        if sample == out or (classes == 1 and sample == ids_shape):
+            low, high = getattr(self.loss, "target_range", None) or (None, None)
+            if low is not None and y.size and (y.min() < low or y.max() > high):
+                raise ValueError(
+                    f"{method}(): y{argument} holds values from {y.min()} to {y.max()}, but the loss {loss_name} expects "
+                    f"targets in [{low}, {high}]"
+                )
+            return
+        if sample in (ids_shape, ids_shape + (1,)) and classes > 1:
+            if not getattr(self.loss, "accepts_class_ids", False):
+                raise ValueError(
+                    f"{method}(): y{argument} has samples of shape {sample} (class ids?) but the loss {loss_name} takes "
+                    f"targets of the output's shape {out}; one-hot encode them or use a loss that accepts class ids"
+                )
+            if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+                raise ValueError(f"{method}(): y{argument} looks like class ids (shape {sample}) but holds non-integer values")
+            if y.size and (y.min() < 0 or y.max() >= classes):
+                raise ValueError(
+                    f"{method}(): y{argument} holds class ids from {y.min()} to {y.max()}, but the model has {classes} "
+                    f"outputs; the loss {loss_name} expects ids in [0, {classes - 1}]"
+                )
+            return
+        expected = f"{out}" + (f" or class ids of shape {ids_shape}" if getattr(self.loss, "accepts_class_ids", False) else "")
+        raise ValueError(
+            f"{method}(): y{argument} has samples of shape {sample} but the model outputs {out} "
+            f"(last layer {self.layers[-1].name!r}); expected targets of shape {expected}"
+        )
+
+    def _validation_arrays(self, X: np.ndarray, y: np.ndarray, split: Any, data: Any) -> tuple:
+        """Training arrays and the validation pair (or ``None``), Keras's way."""
+        if data is not None:
+            if not isinstance(data, (tuple, list)) or len(data) != 2:
+                raise ValueError(f"fit(): validation_data must be a pair (X_val, y_val), got {type(data).__name__}")
+            return X, y, self._check_data(data[0], data[1], "fit", "_val (validation_data)")
+        try:
+            split = float(split or 0.0)
+        except (TypeError, ValueError):
+            raise ValueError(f"fit(): validation_split must be a number in [0, 1), got {split!r}") from None
+        if not 0.0 <= split < 1.0:
+            raise ValueError(f"fit(): validation_split must be in [0, 1), got {split}")
+        if split == 0.0:
+            return X, y, None
+        # Keras: the last fraction of the data as given, before any shuffling.
+        cut = int(math.ceil(len(X) * (1.0 - split)))
+        if cut == 0 or cut == len(X):
+            raise ValueError(
+                f"fit(): validation_split={split} of {len(X)} samples leaves {cut} for training and "
+                f"{len(X) - cut} for validation; expected at least one of each"
+            )
+        return X[:cut], y[:cut], (X[cut:], y[cut:])
+
+    # -- saving and configuration -------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The architecture as JSON-ready data: name, dtype, seed and each layer's registered name and arguments."""
+        return {
+            "name": self.name,
+            "dtype": self.dtype.name,
+            "seed": self.seed,
+            "layers": [serialize(layer) for layer in self.layers],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> Sequential:
+        """A new model with the architecture ``get_config`` described (fresh weights), built through the registry."""
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError(f"Sequential.from_config: expected a dict with a 'layers' list, got {type(config).__name__}")
+        model = cls(dtype=config.get("dtype"), seed=config.get("seed"), name=config.get("name"))
+        for layer_config in config["layers"]:
+            model.add(get("layer", layer_config))
+        return model
+
+    def compile_config(self) -> dict | None:
+        """The loss, optimizer and metrics as registered names with arguments (``None`` before ``compile``)."""
+        if self.loss is None:
+            return None
+        return {
+            "loss": serialize(self.loss),
+            "optimizer": serialize(self.optimizer),
+            "metrics": [serialize(metric) for metric in self.metrics],
+        }
+
+    def save(self, path: Any) -> None:
+        """Write the model to one file: architecture, weights, compile settings and optimizer state.
+
+        The file is a zip of JSON and ``.npy`` arrays (no pickles), written atomically; read it
+        back with :func:`minikeras_core.load_model`. See :mod:`minikeras_core.saving`.
+        """
+        from .saving import save_model
+
+        save_model(self, path)
+
+    def save_weights(self, path: Any) -> None:
+        """Write only the weights (layer by layer, with their names and shapes) to one file, atomically."""
+        from .saving import save_weights
+
+        save_weights(self, path)
+
+    def load_weights(self, path: Any) -> None:
+        """Set the weights from a file ``save_weights`` (or ``save``) wrote; the architecture must match."""
+        from .saving import load_weights
+
+        load_weights(self, path)
+
+
+def _check_kind_and_size(array: np.ndarray, argument: str, method: str) -> None:
     if array.dtype.kind not in "fiub":
         raise TypeError(f"{method}(): {argument} must be numeric, got an array of dtype {array.dtype}")
     if array.ndim == 0 or len(array) == 0:
         raise ValueError(f"{method}(): {argument} is empty (shape {array.shape}); expected at least one sample")
+
+
+def _as_array(value: Any, argument: str, method: str, dtype: np.dtype | None) -> np.ndarray:
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:  # ragged lists and the like
+        raise TypeError(f"{method}(): {argument} must be a numeric array, got {type(value).__name__} ({err})") from None
+    _check_kind_and_size(array, argument, method)
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise ValueError(f"{method}(): {argument} contains NaN or infinity; expected finite numbers")
     if dtype is not None:
@@ -301,6 +499,20 @@ def _positive_float(value: Any, argument: str) -> float:
     if not np.isfinite(number) or number <= 0:
         raise ValueError(f"{argument}: expected a positive number, got {value!r}")
     return number
+
+
+def _non_negative_int(value: Any, argument: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{argument}: expected a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _verbose_argument(value: Any) -> int:
+    if value == "auto":
+        return 1
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value not in (0, 1, 2):
+        raise ValueError(f"verbose: expected 0, 1, 2 or 'auto', got {value!r}")
+    return int(value)
 
 
 def _epochs_argument(n_epochs: int | None, epochs: int | None) -> int:

@@ -14,6 +14,7 @@ class BinaryCrossEntropy(Loss):
     """
 
     epsilon = 1e-7
+    target_range = (0.0, 1.0)
 
     @classmethod
     def hand_computed_case(cls):

@@ -15,6 +15,7 @@ class CategoricalCrossEntropy(Loss):
     """
 
     epsilon = 1e-7
+    target_range = (0.0, 1.0)
     accepts_class_ids = True
 
     @classmethod

@@ -1,0 +1,14 @@
+"""Mean squared error as a metric."""
+
+import numpy as np
+
+from minikeras_core import Metric
+
+
+class MeanSquaredError(Metric):
+    """Per sample ``mean_i (p_i - y_i)^2`` over the last axis."""
+
+    def per_sample(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+        self.check_same_shape(y_pred, y_true, type(self).__name__)
+        diff = y_pred - y_true
+        return np.mean(diff * diff, axis=-1)
