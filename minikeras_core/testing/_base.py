@@ -128,32 +128,37 @@ def resolve_cases(kind: str, cls: type) -> list[dict]:
     try:
         cases = declared() if callable(declared) else None
     except Exception as err:
-        raise DeclarationError(f"conformance_cases() raised {type(err).__name__}: {err}") from err
+        raise DeclarationError(f"expected conformance_cases() to return a list of dicts; found {type(err).__name__}: {err}") from err
     required = required_arguments(cls)
-    example = "[{" + ", ".join(f"{r!r}: ..." for r in required) + (", 'input_size': (4,)" if kind == "layer" else "") + "}]"
+    example = "[{" + ", ".join(f"{r!r}: ..." for r in required) + (", " if required and kind == "layer" else "")
+    example += ("'input_size': (4,)" if kind == "layer" else "") + "}]"
     if cases is None:
         if required:
             raise DeclarationError(
-                f"the constructor needs {', '.join(required)} but {cls.__name__} declares no conformance_cases; "
-                f"add a classmethod conformance_cases(cls) returning constructor keyword sets, e.g. {example}"
+                f"expected a classmethod conformance_cases(cls) returning constructor keyword sets, e.g. {example}, "
+                f"since the constructor needs {', '.join(required)}; found none declared on {cls.__name__}"
             )
         if kind == "layer":
             raise DeclarationError(
-                f"a layer needs an input shape but {cls.__name__} declares no conformance_cases; add a classmethod "
-                "conformance_cases(cls) returning constructor keyword sets that include input_size, the shape of "
-                "one sample, e.g. [{'input_size': (4,)}]"
+                "expected a classmethod conformance_cases(cls) returning constructor keyword sets that include "
+                f"input_size, the shape of one sample, e.g. {example}, since a layer needs an input shape; found none "
+                f"declared on {cls.__name__}"
             )
         return [{}]
     if not isinstance(cases, (list, tuple)) or not cases or not all(isinstance(c, dict) for c in cases):
-        raise DeclarationError(f"conformance_cases() must return a non-empty list of dicts, got {cases!r}")
+        raise DeclarationError(f"expected conformance_cases() to return a non-empty list of dicts; found {cases!r}")
     cases = [dict(c) for c in cases]
     for index, case in enumerate(cases):
         missing = [r for r in required if r not in case]
         if missing:
-            raise DeclarationError(f"conformance case {index} {case!r} lacks the required argument(s) {', '.join(missing)}")
+            raise DeclarationError(
+                f"expected every conformance case to give the required argument(s) {', '.join(required)}; "
+                f"found case {index} {case!r} without {', '.join(missing)}"
+            )
         if kind == "layer" and case.get("input_size") is None:
             raise DeclarationError(
-                f"conformance case {index} {case!r} of a layer must include input_size, the shape of one sample, e.g. (4,)"
+                "expected every conformance case of a layer to include input_size, the shape of one sample, e.g. (4,); "
+                f"found case {index} {case!r} without it"
             )
         try:
             instance = cls(**_copy_kwargs(case))
@@ -161,7 +166,7 @@ def resolve_cases(kind: str, cls: type) -> list[dict]:
                 instance.build(None, dtype=np.float64, rng=np.random.default_rng(0))
         except Exception as err:
             raise DeclarationError(
-                f"conformance case {index} {case!r} does not build: {type(err).__name__}: {err}"
+                f"expected conformance case {index} {case!r} to build; found {type(err).__name__}: {err}"
             ) from err
     return cases
 

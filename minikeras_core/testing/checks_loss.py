@@ -41,7 +41,7 @@ def loss_is_finite_at_zero_and_one(s: Subject) -> None:
             value = loss(y_pred, y_true)
             grad = np.asarray(loss.grad_input(y_pred, y_true))
         name = np.dtype(dtype).name
-        expect(np.isfinite(value), f"a finite loss at predictions of exactly 0 and 1 ({name})", value)
+        expect(np.all(np.isfinite(value)), f"a finite loss at predictions of exactly 0 and 1 ({name})", value)
         expect(np.all(np.isfinite(grad)), f"a finite grad_input at predictions of exactly 0 and 1 ({name})",
                lambda g=grad: f"{int(np.sum(~np.isfinite(g)))} non-finite entries")
 
@@ -92,10 +92,10 @@ def loss_matches_hand_computed_case(s: Subject) -> None:
 
 @check("loss")
 def loss_rejects_wrong_target_shape(s: Subject) -> None:
-    """``y_true`` with one more class or one more sample than ``y_pred`` raises ``ValueError`` from the value and the gradient."""
+    """``y_true`` of another shape than ``y_pred`` (more classes, more samples, one broadcastable row, an extra axis) raises ``ValueError`` from the value and the gradient."""
     loss = s.make()
     y_pred, _ = _data(s.rng)
-    for shape in [(3, 5), (4, 4), (3, 4, 2)]:
+    for shape in [(3, 5), (4, 4), (1, 4), (3, 4, 2)]:
         y_true = np.zeros(shape)
         y_true[..., 0] = 1
         for method in ("__call__", "grad_input"):

@@ -82,7 +82,7 @@ def _label(kind: str, name: str, cls: type) -> str:
 def _describe_error(err: BaseException) -> str:
     frames = traceback.extract_tb(err.__traceback__)
     where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
-    return f"no error; found {type(err).__name__}: {err}{where}"
+    return f"expected no error; found {type(err).__name__}: {err}{where}"
 
 
 def _expected_failures(cls: type) -> dict:

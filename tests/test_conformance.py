@@ -1,0 +1,27 @@
+"""Every registered plugin (built-in, installed or registered in code) passes the conformance suite.
+
+The parametrization comes from the registry at collection time, so a new built-in is checked as
+soon as its entry point is installed, with no new test.
+"""
+
+from minikeras_core.testing import CHECKED_KINDS, parametrize_with_checks, registered_targets
+
+BUILT_INS = {
+    "activation": {"sigmoid", "relu", "softmax", "tanh", "linear"},
+    "layer": {"dense", "flatten"},
+    "loss": {"binary_cross_entropy", "categorical_cross_entropy"},
+    "optimizer": {"sgd", "gradient_descent", "nesterov"},
+}
+
+
+@parametrize_with_checks(registered_targets())
+def test_registered_plugin_conforms(check):
+    check()
+
+
+def test_every_built_in_is_among_the_checked_plugins():
+    # guards against the parametrization above silently shrinking (e.g. entry points not installed)
+    checked = {(t.kind, t.name) for t in registered_targets()}
+    missing = {(kind, name) for kind, names in BUILT_INS.items() for name in names} - checked
+    assert not missing, f"built-ins not found by the registry: {sorted(missing)}"
+    assert {t.kind for t in registered_targets()} == set(CHECKED_KINDS)
