@@ -4,6 +4,8 @@ The parametrization comes from the registry at collection time, so a new built-i
 soon as its entry point is installed, with no new test.
 """
 
+import pytest
+
 from minikeras_core.testing import CHECKED_KINDS, parametrize_with_checks, registered_targets
 
 BUILT_INS = {
@@ -25,3 +27,10 @@ def test_every_built_in_is_among_the_checked_plugins():
     missing = {(kind, name) for kind, names in BUILT_INS.items() for name in names} - checked
     assert not missing, f"built-ins not found by the registry: {sorted(missing)}"
     assert {t.kind for t in registered_targets()} == set(CHECKED_KINDS)
+
+
+@pytest.mark.minikeras_conformance("activation:relu", dist="minikeras-leaky-relu")
+def test_the_pytest11_plugin_parametrizes_the_marker(minikeras_check):
+    # active through the pytest11 entry point of minikeras-core, with no import in this file
+    assert minikeras_check.kind in ("activation", "loss")
+    minikeras_check()

@@ -21,7 +21,17 @@ from typing import Any
 
 import pytest
 
-from .runner import FAILED, SKIPPED, XFAILED, XPASSED, check_names, distribution_targets, resolve_target, run_check
+from .runner import (
+    FAILED,
+    SKIPPED,
+    XFAILED,
+    XPASSED,
+    check_names,
+    distribution_targets,
+    load_check,
+    resolve_target,
+    run_check,
+)
 
 MARKER = "minikeras_conformance"
 
@@ -49,6 +59,17 @@ class ConformanceCheck:
             pytest.skip(result.message)
 
 
+class _LoadFailure:
+    """Stands for the checks of a plugin whose entry point does not import: calling it fails with why."""
+
+    def __init__(self, target) -> None:
+        self.kind, self.name, self.note = target.kind, target.name, target.note
+
+    def __call__(self) -> None:
+        pytest.fail(f"{load_check(self.kind)} failed for {self.kind} plugin {self.name!r}: expected its entry point "
+                    f"to load; found {self.note}", pytrace=False)
+
+
 def _targets(plugins: Any, dist: str | None) -> list:
     if isinstance(plugins, (str, type)):
         plugins = [plugins]
@@ -63,6 +84,9 @@ def _targets(plugins: Any, dist: str | None) -> list:
 def _params(plugins: Any, dist: str | None) -> list:
     params = []
     for target in _targets(plugins, dist):
+        if target.note:
+            params.append(pytest.param(_LoadFailure(target), id=f"{target.kind}:{target.name}-{load_check(target.kind)}"))
+            continue
         names = check_names(target.kind) if target.cls is not None else []
         if not names:
             params.append(pytest.param(None, id=f"{target.kind}:{target.name}",

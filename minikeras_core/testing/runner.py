@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import PluginError
 from ..registry import _KINDS, REGISTRY, _normalize, kind_spec
 from . import checks_activation, checks_layer, checks_loss, checks_optimizer  # noqa: F401  (register the checks)
 from ._base import (
@@ -197,6 +198,21 @@ def resolve_target(spec: Any) -> Target:
     return Target(kind, info.name, REGISTRY.load(info))
 
 
+def _load_target(kind: str, info) -> Target:
+    """Load a plugin for checking; an entry point that fails to import becomes a target with a note."""
+    if kind not in CHECKED_KINDS:
+        return Target(kind, info.name, None)
+    try:
+        return Target(kind, info.name, REGISTRY.load(info))
+    except PluginError as err:
+        return Target(kind, info.name, None, note=str(err))
+
+
+def load_check(kind: str) -> str:
+    """The name of the result reported when a plugin's entry point cannot be loaded at all."""
+    return f"{kind}_entry_point_loads"
+
+
 def distribution_targets(distribution: str) -> list[Target]:
     """Every plugin an installed distribution provides through its entry points, of every kind."""
     wanted = _normalize(distribution)
@@ -204,7 +220,7 @@ def distribution_targets(distribution: str) -> list[Target]:
     for kind in _KINDS:
         for info in REGISTRY.infos(kind):
             if info.distribution is not None and _normalize(info.distribution) == wanted:
-                targets.append(Target(kind, info.name, None if kind not in CHECKED_KINDS else REGISTRY.load(info)))
+                targets.append(_load_target(kind, info))
     if not targets:
         raise LookupError(
             f"no installed distribution {distribution!r} provides Mini-Keras plugins; is it installed "
@@ -221,7 +237,7 @@ def registered_targets(kinds: Iterable[str] | None = None) -> list[Target]:
         if kind not in CHECKED_KINDS:
             continue
         for info in sorted(REGISTRY.infos(kind), key=lambda i: (i.name, i.origin)):
-            targets.append(Target(kind, info.name, REGISTRY.load(info)))
+            targets.append(_load_target(kind, info))
     return targets
 
 
@@ -232,6 +248,11 @@ def run_checks(plugins: Iterable[Any] = (), *, dist: str | None = None) -> list[
         targets += distribution_targets(dist)
     results: list[CheckResult] = []
     for target in targets:
+        if target.note:
+            results.append(CheckResult(target.kind, target.name, load_check(target.kind), FAILED,
+                                       f"{load_check(target.kind)} failed for {target.kind} plugin {target.name!r}: "
+                                       f"expected its entry point to load; found {target.note}"))
+            continue
         if target.cls is None or target.kind not in CHECKED_KINDS:
             results.append(CheckResult(target.kind, target.name, f"{target.kind}_checks", SKIPPED,
                                        f"no conformance checks for kind {target.kind!r} yet"))
