@@ -166,3 +166,11 @@ def test_an_entry_point_that_does_not_import_is_a_failure_not_a_crash(monkeypatc
     assert "no_such_module_teeth" in results[0].message
     assert main(["check", "--dist", "teeth-broken-dist"]) == 1
     assert "FAIL   activation:teeth_broken  activation_entry_point_loads" in capsys.readouterr().out
+
+
+def test_contributing_lists_every_check_name():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "CONTRIBUTING.md").read_text()
+    missing = [name for names in all_check_names().values() for name in names if f"`{name}`" not in text]
+    assert not missing, f"CONTRIBUTING.md does not document {missing}"
