@@ -87,6 +87,75 @@ class GoodScale(Layer):
         return grad * self.params["scale"]
 
 
+class GoodConv2D(Layer):
+    """A "valid" 2-D convolution, stride 1: the checks must handle image inputs ``(n, h, w, c)``."""
+
+    def __init__(self, filters, kernel_size, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size = filters, tuple(kernel_size)
+
+    @classmethod
+    def conformance_cases(cls):
+        return [{"filters": 2, "kernel_size": (2, 3), "input_size": (4, 5, 2)}]
+
+    def compute_output_shape(self, input_shape):
+        h, w, _ = input_shape
+        return (h - self.kernel_size[0] + 1, w - self.kernel_size[1] + 1, self.filters)
+
+    def create_weights(self, input_shape):
+        self.add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters))
+        self.add_weight("bias", (self.filters,), "he_normal")
+
+    def call(self, X, training=False):
+        self._X = X
+        kh, kw = self.kernel_size
+        oh, ow = X.shape[1] - kh + 1, X.shape[2] - kw + 1
+        Z = np.zeros((len(X), oh, ow, self.filters), dtype=X.dtype) + self.params["bias"]
+        for a in range(kh):  # a loop over kernel offsets, not over pixels
+            for b in range(kw):
+                Z += X[:, a:a + oh, b:b + ow, :] @ self.params["kernel"][a, b]
+        return Z
+
+    def call_backward(self, grad):
+        X, (kh, kw) = self._X, self.kernel_size
+        oh, ow = grad.shape[1], grad.shape[2]
+        dX = np.zeros_like(X)
+        G = grad.reshape(-1, self.filters)
+        for a in range(kh):
+            for b in range(kw):
+                patch = X[:, a:a + oh, b:b + ow, :]
+                self.grads["kernel"][a, b] = patch.reshape(-1, X.shape[-1]).T @ G
+                dX[:, a:a + oh, b:b + ow, :] += grad @ self.params["kernel"][a, b].T
+        self.grads["bias"][...] = G.sum(axis=0)
+        return dX
+
+
+class GoodMaxPool2D(Layer):
+    """2 x 2 max pooling, stride 2, no weights and no required arguments."""
+
+    @classmethod
+    def conformance_cases(cls):
+        return [{"input_size": (4, 6, 3)}]
+
+    def compute_output_shape(self, input_shape):
+        h, w, c = input_shape
+        return (h // 2, w // 2, c)
+
+    def call(self, X, training=False):
+        n, h, w, c = X.shape
+        blocks = X[:, : h // 2 * 2, : w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c)
+        Y = blocks.max(axis=(2, 4))
+        self._mask = blocks == Y[:, :, None, :, None, :]
+        return Y
+
+    def call_backward(self, grad):
+        n, h, w, c = (len(grad),) + self.input_shape
+        dX = np.zeros((n, h, w, c), dtype=grad.dtype)
+        spread = self._mask * grad[:, :, None, :, None, :]
+        dX[:, : h // 2 * 2, : w // 2 * 2] = spread.reshape(n, h // 2 * 2, w // 2 * 2, c)
+        return dX
+
+
 class GoodSquaredError(Loss):
     @classmethod
     def hand_computed_case(cls):
@@ -122,7 +191,8 @@ class GoodAdam(Optimizer):
         param -= (rate * state["m"] / (np.sqrt(state["v"]) + self.epsilon)).astype(param.dtype)
 
 
-GOOD = [("activation", GoodSigmoid), ("layer", GoodDense), ("layer", GoodScale), ("loss", GoodSquaredError),
+GOOD = [("activation", GoodSigmoid), ("layer", GoodDense), ("layer", GoodScale), ("layer", GoodConv2D),
+        ("layer", GoodMaxPool2D), ("loss", GoodSquaredError),
         ("optimizer", GoodSGD), ("optimizer", GoodAdam)]
 
 # -- broken activations ------------------------------------------------------------------------

@@ -229,14 +229,16 @@ def distribution_targets(distribution: str) -> list[Target]:
     return targets
 
 
-def registered_targets(kinds: Iterable[str] | None = None) -> list[Target]:
-    """Every registered plugin (installed or registered in code) of the kinds that have checks."""
+def registered_targets(kinds: Iterable[str] | None = None, *, installed_only: bool = False) -> list[Target]:
+    """Every registered plugin of the kinds that have checks: installed ones and, unless ``installed_only``, those registered in code."""
     targets = []
     for kind in kinds or CHECKED_KINDS:
         kind = kind_spec(kind).kind
         if kind not in CHECKED_KINDS:
             continue
         for info in sorted(REGISTRY.infos(kind), key=lambda i: (i.name, i.origin)):
+            if installed_only and info.distribution is None:
+                continue
             targets.append(_load_target(kind, info))
     return targets
 
