@@ -174,3 +174,16 @@ def test_contributing_lists_every_check_name():
     text = (Path(__file__).resolve().parents[1] / "CONTRIBUTING.md").read_text()
     missing = [name for names in all_check_names().values() for name in names if f"`{name}`" not in text]
     assert not missing, f"CONTRIBUTING.md does not document {missing}"
+
+
+def test_the_suite_runs_without_importing_pytest():
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from minikeras_core.testing import run_checks\n"
+        "assert all(r.ok for r in run_checks(['activation:relu']))\n"
+        "print('pytest' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
