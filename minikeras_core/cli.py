@@ -52,6 +52,47 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    """Run the conformance checks; one line per check, a summary, exit status 1 on any failure."""
+    from .testing import all_check_names, format_report, registered_targets, run_checks
+
+    if args.list:
+        for kind, names in all_check_names().items():
+            print(f"{kind}:")
+            for name in names:
+                print(f"  {name}")
+        return 0
+    if not args.names and args.dist is None and not args.all:
+        print("minikeras check: give plugin names (kind:name where ambiguous), --dist DISTRIBUTION or --all", file=sys.stderr)
+        return 2
+    plugins = list(args.names)
+    if args.all:
+        plugins += registered_targets()
+    try:
+        results = run_checks(plugins, dist=args.dist)
+    except (LookupError, ValueError, TypeError) as err:
+        print(f"minikeras check: {err}", file=sys.stderr)
+        return 2
+    print(format_report(results))
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _new_plugin(args: argparse.Namespace) -> int:
+    """Write a ready-to-install plugin package."""
+    from .scaffold import write_plugin_package
+
+    try:
+        root = write_plugin_package(args.kind, args.name, args.dir, force=args.force)
+    except (ValueError, FileExistsError) as err:
+        print(f"minikeras new-plugin: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {root}")
+    print("next: fill in the methods marked TODO, then")
+    print(f"  pip install -e {root}")
+    print(f"  minikeras check {args.kind}:{args.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minikeras", description="Mini-Keras: a Keras-like library in numpy, built from plugins")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--plot", metavar="CURVES.png", help="also write the loss and metric curves (needs matplotlib)")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), help="progress: 0 silent, 1 bar, 2 a line per epoch")
     train.set_defaults(handler=_train)
+
+    check = commands.add_parser("check", help="run the conformance checks on plugins (exit status 1 on any failure)")
+    check.add_argument("names", nargs="*", metavar="NAME", help="plugin names; kind:name where a name is ambiguous")
+    check.add_argument("--dist", metavar="DISTRIBUTION", help="every plugin this installed distribution provides")
+    check.add_argument("--all", action="store_true", help="every registered plugin")
+    check.add_argument("--list", action="store_true", help="list the check names of each kind and exit")
+    check.set_defaults(handler=_check)
+
+    new = commands.add_parser("new-plugin", help="write a ready-to-install plugin package to start from")
+    new.add_argument("kind", choices=["activation", "layer", "loss", "optimizer"])
+    new.add_argument("name", help="the plugin's registered name, snake_case (e.g. swish)")
+    new.add_argument("--dir", default=".", help="where to create the package folder (default: here)")
+    new.add_argument("--force", action="store_true", help="overwrite an existing package folder")
+    new.set_defaults(handler=_new_plugin)
     return parser
 
 

@@ -31,6 +31,30 @@ class Loss(Configurable, ABC):
     accepts_class_ids = False
     target_range: tuple[float, float] | None = None
 
+    #: Checks of ``minikeras_core.testing`` this plugin is known to fail, each with the reason the
+    #: report shows: ``{"check_name": "why"}``. A listed check that passes is reported (as an
+    #: unexpected pass, a failure), so the list cannot go stale.
+    expected_failures: dict[str, str] = {}
+
+    @classmethod
+    def conformance_cases(cls) -> list[dict] | None:
+        """Constructor keyword sets the conformance checks build this plugin with, or ``None``.
+
+        ``None`` (the default) means "not declared": the checks then use the constructor's
+        defaults, and a plugin whose constructor needs arguments fails
+        ``loss_conformance_cases_declared``.
+        """
+        return None
+
+    @classmethod
+    def hand_computed_case(cls) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """A small fixed case worked out by hand: ``(y_pred, y_true, expected_mean_loss)``, or ``None``.
+
+        ``loss_matches_hand_computed_case`` compares the loss (built with the first conformance
+        case, or with no arguments) against it; a loss that declares none fails that check.
+        """
+        return None
+
     def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         """Return the mean loss, a Python float."""
         y_true = self.prepare_targets(y_pred, y_true)

@@ -24,6 +24,21 @@ class Optimizer(Configurable, ABC):
     #: the model may update all weights as one flat array.
     elementwise: bool = False
 
+    #: Checks of ``minikeras_core.testing`` this plugin is known to fail, each with the reason the
+    #: report shows: ``{"check_name": "why"}``. A listed check that passes is reported (as an
+    #: unexpected pass, a failure), so the list cannot go stale.
+    expected_failures: dict[str, str] = {}
+
+    @classmethod
+    def conformance_cases(cls) -> list[dict] | None:
+        """Constructor keyword sets the conformance checks build this plugin with, or ``None``.
+
+        ``None`` (the default) means "not declared": the checks then use the constructor's
+        defaults, and a plugin whose constructor needs arguments fails
+        ``optimizer_conformance_cases_declared``.
+        """
+        return None
+
     def __init__(self, learning_rate: float = 0.01) -> None:
         learning_rate = float(learning_rate)
         if not np.isfinite(learning_rate) or learning_rate <= 0:

@@ -1,0 +1,242 @@
+"""Shared machinery of the conformance checks: the check table, failures, cases, finite differences.
+
+A check is a function ``check(subject)`` registered with ``@check("kind")`` under its own name,
+which must start with the kind (``activation_...``). It raises :class:`Mismatch` (through
+:func:`expect`) when the plugin breaks the contract; any other exception a plugin raises inside a
+check is a failure too. The runner turns both into a message naming the check, the plugin, and
+what was expected and found.
+"""
+
+from __future__ import annotations
+
+import inspect
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: Kinds in the order the runner checks them. Kinds the registry knows but that are not listed
+#: here (metrics, callbacks, ...) have no checks yet and are skipped.
+CHECKED_KINDS = ("activation", "layer", "loss", "optimizer")
+
+_CHECKS: dict[str, dict[str, Callable[[Subject], None]]] = {kind: {} for kind in CHECKED_KINDS}
+
+
+def declaration_check(kind: str) -> str:
+    """The name of the check that a plugin's ``conformance_cases`` let the other checks run."""
+    return f"{kind}_conformance_cases_declared"
+
+
+def expected_failures_check(kind: str) -> str:
+    """The name of the check that every key of ``expected_failures`` is a real check name."""
+    return f"{kind}_expected_failures_name_known_checks"
+
+
+def check(kind: str) -> Callable:
+    """Register the decorated function as a check of ``kind``, named after the function."""
+
+    def decorate(function: Callable[[Subject], None]) -> Callable[[Subject], None]:
+        name = function.__name__
+        if not name.startswith(kind + "_"):
+            raise ValueError(f"check {name!r} must start with {kind + '_'!r}")
+        _CHECKS[kind][name] = function
+        return function
+
+    return decorate
+
+
+def checks_of(kind: str) -> dict[str, Callable[[Subject], None]]:
+    """The checks of ``kind`` (after its module is imported), by name, in definition order."""
+    return dict(_CHECKS.get(kind, {}))
+
+
+class Mismatch(Exception):
+    """Raised inside a check: the plugin gave ``found`` where the contract says ``expected``."""
+
+    def __init__(self, expected: str, found: str) -> None:
+        super().__init__(f"expected {expected}; found {found}")
+        self.expected = expected
+        self.found = found
+
+
+class DeclarationError(Exception):
+    """The plugin's declarations do not let the checks build it; the message says what to declare."""
+
+
+def expect(condition: Any, expected: str, found: Any) -> None:
+    """Raise :class:`Mismatch` unless ``condition`` holds; ``found`` may be a callable, evaluated lazily."""
+    if not condition:
+        raise Mismatch(expected, found() if callable(found) else str(found))
+
+
+@dataclass
+class Subject:
+    """One plugin under check with one case of constructor arguments."""
+
+    kind: str
+    name: str
+    cls: type
+    kwargs: dict
+    case_index: int = 0
+    seed: int = 0
+    _rng: np.random.Generator | None = field(default=None, repr=False)
+
+    @property
+    def rng(self) -> np.random.Generator:
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed)
+        return self._rng
+
+    def make(self) -> Any:
+        """A fresh instance built with this case's arguments (copied, so checks cannot share state)."""
+        return self.cls(**_copy_kwargs(self.kwargs))
+
+    def make_layer(self, dtype: Any = np.float64, seed: int = 0) -> Any:
+        """A fresh layer built for its ``input_size`` in ``dtype`` with weights drawn from ``seed``."""
+        layer = self.make()
+        layer.build(None, dtype=dtype, rng=np.random.default_rng(seed))
+        return layer
+
+
+def seed_for(check_name: str, case_index: int) -> int:
+    """A fixed seed per check and case, so a report is reproducible and checks do not share draws."""
+    return zlib.crc32(f"{check_name}/{case_index}".encode())
+
+
+def _copy_kwargs(kwargs: dict) -> dict:
+    return {key: (list(value) if isinstance(value, list) else value) for key, value in kwargs.items()}
+
+
+def required_arguments(cls: type) -> list[str]:
+    """Constructor parameters without a default (other than ``self``, ``*args``, ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return []
+    return [
+        name
+        for name, p in list(parameters.items())[1:]
+        if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+
+
+def resolve_cases(kind: str, cls: type) -> list[dict]:
+    """The constructor keyword sets to check ``cls`` with, or a :class:`DeclarationError` saying what to declare."""
+    declared = getattr(cls, "conformance_cases", None)
+    try:
+        cases = declared() if callable(declared) else None
+    except Exception as err:
+        raise DeclarationError(f"expected conformance_cases() to return a list of dicts; found {type(err).__name__}: {err}") from err
+    required = required_arguments(cls)
+    example = "[{" + ", ".join(f"{r!r}: ..." for r in required) + (", " if required and kind == "layer" else "")
+    example += ("'input_size': (4,)" if kind == "layer" else "") + "}]"
+    if cases is None:
+        if required:
+            raise DeclarationError(
+                f"expected a classmethod conformance_cases(cls) returning constructor keyword sets, e.g. {example}, "
+                f"since the constructor needs {', '.join(required)}; found none declared on {cls.__name__}"
+            )
+        if kind == "layer":
+            raise DeclarationError(
+                "expected a classmethod conformance_cases(cls) returning constructor keyword sets that include "
+                f"input_size, the shape of one sample, e.g. {example}, since a layer needs an input shape; found none "
+                f"declared on {cls.__name__}"
+            )
+        return [{}]
+    if not isinstance(cases, (list, tuple)) or not cases or not all(isinstance(c, dict) for c in cases):
+        raise DeclarationError(f"expected conformance_cases() to return a non-empty list of dicts; found {cases!r}")
+    cases = [dict(c) for c in cases]
+    for index, case in enumerate(cases):
+        missing = [r for r in required if r not in case]
+        if missing:
+            raise DeclarationError(
+                f"expected every conformance case to give the required argument(s) {', '.join(required)}; "
+                f"found case {index} {case!r} without {', '.join(missing)}"
+            )
+        if kind == "layer" and case.get("input_size") is None:
+            raise DeclarationError(
+                "expected every conformance case of a layer to include input_size, the shape of one sample, e.g. (4,); "
+                f"found case {index} {case!r} without it"
+            )
+        try:
+            instance = cls(**_copy_kwargs(case))
+            if kind == "layer":
+                instance.build(None, dtype=np.float64, rng=np.random.default_rng(0))
+        except Exception as err:
+            raise DeclarationError(
+                f"expected conformance case {index} {case!r} to build; found {type(err).__name__}: {err}"
+            ) from err
+    return cases
+
+
+def describe_case(kwargs: dict) -> str:
+    """A short text for a case, for messages."""
+    return "(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")" if kwargs else "()"
+
+
+# -- numerics shared by the checks ------------------------------------------------------------
+
+#: Central differences in float64 with this step; truncation error ~h^2, rounding ~1e-16/h.
+FD_STEP = 1e-6
+FD_RTOL = 1e-4
+FD_ATOL = 1e-6
+#: At most this many entries of an array are probed by finite differences (chosen at random).
+FD_MAX_ENTRIES = 24
+
+
+def probe_indices(shape: tuple, rng: np.random.Generator, limit: int = FD_MAX_ENTRIES) -> list[tuple]:
+    """Up to ``limit`` multi-indices of an array of ``shape``, all of them when it is small."""
+    size = int(np.prod(shape))
+    flat = np.arange(size) if size <= limit else np.sort(rng.choice(size, limit, replace=False))
+    return [tuple(int(i) for i in np.unravel_index(f, shape)) for f in flat]
+
+
+def finite_difference(f: Callable[[], float], array: np.ndarray, index: tuple, h: float = FD_STEP) -> float:
+    """``(f(a + h e_i) - f(a - h e_i)) / 2h``, perturbing ``array[index]`` in place and restoring it."""
+    original = array[index]
+    try:
+        array[index] = original + h
+        plus = f()
+        array[index] = original - h
+        minus = f()
+    finally:
+        array[index] = original
+    return (plus - minus) / (2 * h)
+
+
+def compare_gradients(what: str, analytic: dict[tuple, float], numeric: dict[tuple, float]) -> None:
+    """Raise :class:`Mismatch` naming the worst entry where ``analytic`` and ``numeric`` disagree."""
+    a = np.array([analytic[i] for i in numeric], dtype=np.float64)
+    n = np.array([numeric[i] for i in numeric], dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise Mismatch(f"finite {what}", f"non-finite values {a[~np.isfinite(a)][:3]}")
+    bad = ~np.isclose(a, n, rtol=FD_RTOL, atol=FD_ATOL)
+    if np.any(bad):
+        keys = list(numeric)
+        worst = int(np.argmax(np.abs(a - n) * bad))
+        raise Mismatch(
+            f"{what} to match central finite differences (rtol={FD_RTOL}, atol={FD_ATOL})",
+            f"{int(bad.sum())} of {len(keys)} probed entries differ; at {keys[worst]} the plugin gives "
+            f"{a[worst]:.6g}, finite differences {n[worst]:.6g}",
+        )
+
+
+def arrays_close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-10, atol: float = 1e-12) -> bool:
+    """Same shape and values within a tight tolerance (both float64 computations of the same thing)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def max_difference(a: Any, b: Any) -> str:
+    """A short description of how far apart two arrays are, for messages."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return f"shapes {a.shape} and {b.shape}"
+    with np.errstate(invalid="ignore"):
+        return f"a largest difference of {np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))):.3g}" if a.size else "empty arrays"
+
+
+def dtype_name(value: Any) -> str:
+    return np.asarray(value).dtype.name if not hasattr(value, "dtype") else value.dtype.name

@@ -1,0 +1,567 @@
+"""The conformance suite has teeth: each deliberately broken plugin is caught by the right check.
+
+Each broken plugin differs from a correct one by one bug; the test asserts the exact set of checks
+that fail (so a bug is caught by the check named for it, and nothing else fails by accident), that
+each failure's message names the check, the plugin and what was expected and found, and that the
+correct versions pass everything.
+"""
+
+import numpy as np
+import pytest
+
+from minikeras_core import ElementwiseActivation, Layer, Loss, Optimizer, register
+from minikeras_core.cli import main
+from minikeras_core.registry import REGISTRY
+from minikeras_core.testing import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    XFAILED,
+    XPASSED,
+    check_names,
+    check_plugin,
+    format_report,
+    run_checks,
+)
+from minikeras_core.testing.pytest_plugin import ConformanceCheck
+
+# -- correct plugins, the bases of the broken ones ---------------------------------------------
+
+
+class GoodSigmoid(ElementwiseActivation):
+    def eval(self, X):
+        e = np.exp(-np.abs(X))
+        return np.where(X >= 0, 1, e) / (1 + e)
+
+    def derivative(self, X, Y):
+        return Y * (1 - Y)
+
+
+class GoodDense(Layer):
+    """``X @ kernel + bias``, written independently of the built-in."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    @classmethod
+    def conformance_cases(cls):
+        return [{"units": 3, "input_size": (4,)}]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[:-1] + (self.units,)
+
+    def create_weights(self, input_shape):
+        self.add_weight("kernel", (input_shape[-1], self.units))
+        self.add_weight("bias", (self.units,), "he_normal")
+
+    def call(self, X, training=False):
+        self._X = X
+        return X @ self.params["kernel"] + self.params["bias"]
+
+    def call_backward(self, grad):
+        self.grads["kernel"][...] = self._X.T @ grad
+        self.grads["bias"][...] = grad.sum(axis=0)
+        return grad @ self.params["kernel"].T
+
+
+class GoodScale(Layer):
+    """``X * scale`` per feature: with no shape check it would broadcast a feature axis of 1."""
+
+    @classmethod
+    def conformance_cases(cls):
+        return [{"input_size": (4,)}]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def create_weights(self, input_shape):
+        self.add_weight("scale", input_shape[-1:], "he_normal")
+
+    def call(self, X, training=False):
+        self._X = X
+        return X * self.params["scale"]
+
+    def call_backward(self, grad):
+        self.grads["scale"][...] = np.sum(grad * self._X, axis=0)
+        return grad * self.params["scale"]
+
+
+class GoodConv2D(Layer):
+    """A "valid" 2-D convolution, stride 1: the checks must handle image inputs ``(n, h, w, c)``."""
+
+    def __init__(self, filters, kernel_size, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size = filters, tuple(kernel_size)
+
+    @classmethod
+    def conformance_cases(cls):
+        return [{"filters": 2, "kernel_size": (2, 3), "input_size": (4, 5, 2)}]
+
+    def compute_output_shape(self, input_shape):
+        h, w, _ = input_shape
+        return (h - self.kernel_size[0] + 1, w - self.kernel_size[1] + 1, self.filters)
+
+    def create_weights(self, input_shape):
+        self.add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters))
+        self.add_weight("bias", (self.filters,), "he_normal")
+
+    def call(self, X, training=False):
+        self._X = X
+        kh, kw = self.kernel_size
+        oh, ow = X.shape[1] - kh + 1, X.shape[2] - kw + 1
+        Z = np.zeros((len(X), oh, ow, self.filters), dtype=X.dtype) + self.params["bias"]
+        for a in range(kh):  # a loop over kernel offsets, not over pixels
+            for b in range(kw):
+                Z += X[:, a:a + oh, b:b + ow, :] @ self.params["kernel"][a, b]
+        return Z
+
+    def call_backward(self, grad):
+        X, (kh, kw) = self._X, self.kernel_size
+        oh, ow = grad.shape[1], grad.shape[2]
+        dX = np.zeros_like(X)
+        G = grad.reshape(-1, self.filters)
+        for a in range(kh):
+            for b in range(kw):
+                patch = X[:, a:a + oh, b:b + ow, :]
+                self.grads["kernel"][a, b] = patch.reshape(-1, X.shape[-1]).T @ G
+                dX[:, a:a + oh, b:b + ow, :] += grad @ self.params["kernel"][a, b].T
+        self.grads["bias"][...] = G.sum(axis=0)
+        return dX
+
+
+class GoodMaxPool2D(Layer):
+    """2 x 2 max pooling, stride 2, no weights and no required arguments."""
+
+    @classmethod
+    def conformance_cases(cls):
+        return [{"input_size": (4, 6, 3)}]
+
+    def compute_output_shape(self, input_shape):
+        h, w, c = input_shape
+        return (h // 2, w // 2, c)
+
+    def call(self, X, training=False):
+        n, h, w, c = X.shape
+        blocks = X[:, : h // 2 * 2, : w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c)
+        Y = blocks.max(axis=(2, 4))
+        self._mask = blocks == Y[:, :, None, :, None, :]
+        return Y
+
+    def call_backward(self, grad):
+        n, h, w, c = (len(grad),) + self.input_shape
+        dX = np.zeros((n, h, w, c), dtype=grad.dtype)
+        spread = self._mask * grad[:, :, None, :, None, :]
+        dX[:, : h // 2 * 2, : w // 2 * 2] = spread.reshape(n, h // 2 * 2, w // 2 * 2, c)
+        return dX
+
+
+class GoodSquaredError(Loss):
+    @classmethod
+    def hand_computed_case(cls):
+        return np.array([[1.0, 0.0]]), np.array([[0.0, 0.0]]), 0.5  # (1 + 0) / 2
+
+    def per_sample(self, y_pred, y_true):
+        return np.mean((y_pred - y_true) ** 2, axis=-1)
+
+    def per_sample_grad(self, y_pred, y_true):
+        return 2 * (y_pred - y_true) / y_pred.shape[-1]
+
+
+class GoodSGD(Optimizer):
+    def update(self, param, grad, state):
+        param -= self.learning_rate * grad
+
+
+class GoodAdam(Optimizer):
+    """Keras's Adam at its default rate 0.001: the convergence check must suit small rates too."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+        super().__init__(learning_rate)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def create_state(self, param):
+        return {"m": np.zeros_like(param), "v": np.zeros_like(param)}
+
+    def update(self, param, grad, state):
+        t = self.iterations
+        state["m"] += (1 - self.beta_1) * (grad - state["m"])
+        state["v"] += (1 - self.beta_2) * (grad * grad - state["v"])
+        rate = self.learning_rate * np.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        param -= (rate * state["m"] / (np.sqrt(state["v"]) + self.epsilon)).astype(param.dtype)
+
+
+GOOD = [("activation", GoodSigmoid), ("layer", GoodDense), ("layer", GoodScale), ("layer", GoodConv2D),
+        ("layer", GoodMaxPool2D), ("loss", GoodSquaredError),
+        ("optimizer", GoodSGD), ("optimizer", GoodAdam)]
+
+# -- broken activations ------------------------------------------------------------------------
+
+
+class WrongDerivative(GoodSigmoid):
+    def derivative(self, X, Y):
+        return Y  # forgot the (1 - Y)
+
+
+class BackwardDisagrees(GoodSigmoid):
+    def backward(self, X, grad_out, Y=None):
+        return 2 * grad_out * self.derivative(X, self.eval(X))  # the fast path drifted from grad_input
+
+
+class FlatJacobian(GoodSigmoid):
+    def grad_input(self, X):
+        return self.derivative(X, self.eval(X))  # the diagonal only, (batch, n) instead of (batch, n, n)
+
+
+class ModifiesInput(GoodSigmoid):
+    def eval(self, X):
+        X *= 1.0  # harmless value, but writes into the caller's array
+        np.maximum(X, X, out=X)
+        X += 0.0
+        X[...] = np.where(X >= 0, 1, np.exp(-np.abs(X))) / (1 + np.exp(-np.abs(X)))
+        return X
+
+
+class UpcastsActivation(GoodSigmoid):
+    def eval(self, X):
+        return super().eval(X.astype(np.float64))  # float32 silently becomes float64
+
+
+class NaiveSoftplus(ElementwiseActivation):
+    def eval(self, X):
+        return np.log(1 + np.exp(X))  # exp(1000) overflows to inf
+
+    def derivative(self, X, Y):
+        return 1 / (1 + np.exp(-X))
+
+
+class NoisyActivation(GoodSigmoid):
+    def eval(self, X):
+        return super().eval(X) + np.random.default_rng().normal(scale=1e-3, size=X.shape).astype(X.dtype)
+
+
+class ShapeLiarActivation(GoodSigmoid):
+    def eval(self, X):
+        return super().eval(X).reshape(len(X), -1)  # flattens 3-D inputs
+
+
+# -- broken layers -----------------------------------------------------------------------------
+
+
+class LyingOutputShape(GoodDense):
+    def compute_output_shape(self, input_shape):
+        return (self.units + 1,)  # forward gives units columns
+
+
+class MixesSamples(GoodScale):
+    """Centres over the batch, with a correct gradient for that: only the independence check can tell."""
+
+    def call(self, X, training=False):
+        self._X = X - X.mean(axis=0)
+        return self._X * self.params["scale"]
+
+    def call_backward(self, grad):
+        self.grads["scale"][...] = np.sum(grad * self._X, axis=0)
+        dX = grad * self.params["scale"]
+        return dX - dX.mean(axis=0)
+
+
+class ModifiesLayerInput(GoodScale):
+    def call(self, X, training=False):
+        X *= self.params["scale"]  # in place: the caller's X changes
+        self._X = X / self.params["scale"]
+        return X
+
+
+class WrongKernelGrad(GoodDense):
+    def call_backward(self, grad):
+        dX = super().call_backward(grad)
+        self.grads["kernel"][...] *= 2
+        return dX
+
+
+class WrongInputGrad(GoodDense):
+    def call_backward(self, grad):
+        return 0.5 * super().call_backward(grad)
+
+
+class UpcastsLayer(GoodDense):
+    def call(self, X, training=False):
+        self._X = X
+        return X @ self.params["kernel"].astype(np.float64) + self.params["bias"]
+
+
+class Broadcasts(GoodScale):
+    def check_input(self, X):
+        pass  # no shape check: a feature axis of 1 broadcasts against the scale
+
+
+class CountsWrong(GoodDense):
+    def count_params(self):
+        return self.params["kernel"].size  # forgets the bias
+
+
+class ReplacesWeights(GoodDense):
+    def set_weights(self, weights):
+        for key, value in zip(self.params, weights):
+            self.params[key] = np.array(value)  # new arrays: a shared flat buffer would lose them
+
+
+class ForgetsConfig(GoodDense):
+    def get_config(self):
+        return {}  # units is lost
+
+
+class NeedsArgsNoDeclaration(GoodDense):
+    @classmethod
+    def conformance_cases(cls):
+        return None
+
+
+class NoInputShape(GoodScale):
+    @classmethod
+    def conformance_cases(cls):
+        return None
+
+
+# -- broken losses -----------------------------------------------------------------------------
+
+
+class WrongHandValue(GoodSquaredError):
+    @classmethod
+    def hand_computed_case(cls):
+        return np.array([[1.0, 0.0]]), np.array([[0.0, 0.0]]), 1.0  # forgot to average over the 2 outputs
+
+
+class NoHandCase(GoodSquaredError):
+    @classmethod
+    def hand_computed_case(cls):
+        return None
+
+
+class WrongLossGrad(GoodSquaredError):
+    def per_sample_grad(self, y_pred, y_true):
+        return (y_pred - y_true) / y_pred.shape[-1]  # lost the factor 2
+
+
+class UnclippedCrossEntropy(Loss):
+    @classmethod
+    def hand_computed_case(cls):
+        return np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]), np.log(2.0)  # -(log 0.5 + log 0.5) / 2
+
+    def per_sample(self, y_pred, y_true):
+        return -np.mean(y_true * np.log(y_pred) + (1 - y_true) * np.log(1 - y_pred), axis=-1)  # log(0)
+
+    def per_sample_grad(self, y_pred, y_true):
+        return (y_pred - y_true) / (y_pred * (1 - y_pred)) / y_pred.shape[-1]
+
+
+class BroadcastsTargets(GoodSquaredError):
+    def prepare_targets(self, y_pred, y_true):
+        return np.asarray(y_true, dtype=y_pred.dtype)  # no shape check: a (1, k) row broadcasts
+
+
+class ReturnsPerSample(GoodSquaredError):
+    def __call__(self, y_pred, y_true):
+        return self.per_sample(y_pred, self.prepare_targets(y_pred, y_true))  # an array, not the mean
+
+
+# -- broken optimizers -------------------------------------------------------------------------
+
+
+class NeverConverges(Optimizer):
+    def update(self, param, grad, state):
+        param -= self.learning_rate * 1e-4 * np.sign(grad)  # a step far too small to ever arrive
+
+
+class Rebinds(Optimizer):
+    def update(self, param, grad, state):
+        param = param - self.learning_rate * grad  # noqa: F841 (the bug: a new array, the weight is untouched)
+
+
+class NaNOnZeroGradient(Optimizer):
+    def update(self, param, grad, state):
+        param -= self.learning_rate * grad / np.sqrt(grad * grad)  # 0 / 0 without an epsilon
+
+
+class SharedAccumulator(Optimizer):
+    """AdaGrad with one accumulator for all weights instead of one per weight."""
+
+    def __init__(self, learning_rate=0.1):
+        super().__init__(learning_rate)
+        self.total = 1.0
+
+    def update(self, param, grad, state):
+        self.total += float(np.sum(grad * grad))
+        param -= self.learning_rate * grad / np.sqrt(self.total)
+
+
+class LosesConfig(GoodSGD):
+    @classmethod
+    def conformance_cases(cls):
+        return [{"learning_rate": 0.05}]
+
+    def get_config(self):
+        return {}  # the learning rate is lost
+
+
+class Float64State(Optimizer):
+    def create_state(self, param):
+        return {"velocity": np.zeros(param.shape)}  # float64 state for a float32 weight
+
+    def update(self, param, grad, state):
+        state["velocity"] = 0.5 * state["velocity"] - self.learning_rate * grad
+        param += state["velocity"].astype(param.dtype)
+
+
+BROKEN = [
+    ("activation", WrongDerivative, {"activation_grad_input_matches_finite_differences",
+                                     "activation_backward_matches_finite_differences"}),
+    ("activation", BackwardDisagrees, {"activation_backward_matches_jacobian_vector_product",
+                                       "activation_backward_matches_finite_differences"}),
+    ("activation", FlatJacobian, {"activation_grad_input_shape_is_batch_n_n", "activation_grad_input_matches_finite_differences",
+                                  "activation_backward_matches_jacobian_vector_product"}),
+    # eval overwrites X, so backward (which calls eval first) then sees another X
+    ("activation", ModifiesInput, {"activation_does_not_modify_input", "activation_backward_matches_jacobian_vector_product",
+                                   "activation_backward_matches_finite_differences"}),
+    ("activation", UpcastsActivation, {"activation_keeps_float32"}),
+    ("activation", NaiveSoftplus, {"activation_finite_on_extreme_inputs"}),
+    ("activation", NoisyActivation, {"activation_is_deterministic", "activation_grad_input_matches_finite_differences",
+                                     "activation_backward_matches_finite_differences",
+                                     "activation_backward_matches_jacobian_vector_product"}),
+    # the 3-D input's wrongly shaped output also breaks backward on 3-D inputs
+    ("activation", ShapeLiarActivation, {"activation_output_shape_matches_input",
+                                         "activation_backward_matches_jacobian_vector_product"}),
+    ("layer", LyingOutputShape, {"layer_output_shape_matches_forward"}),
+    ("layer", MixesSamples, {"layer_samples_are_independent"}),
+    # forward scales X in place, so finite differences of forward see a moving input
+    ("layer", ModifiesLayerInput, {"layer_does_not_modify_input", "layer_grad_input_matches_finite_differences",
+                                   "layer_param_grads_match_finite_differences"}),
+    ("layer", WrongKernelGrad, {"layer_param_grads_match_finite_differences"}),
+    ("layer", WrongInputGrad, {"layer_grad_input_matches_finite_differences"}),
+    ("layer", UpcastsLayer, {"layer_keeps_dtype"}),
+    ("layer", Broadcasts, {"layer_rejects_wrong_input_shape"}),
+    ("layer", CountsWrong, {"layer_param_count_matches_weights"}),
+    ("layer", ReplacesWeights, {"layer_weights_round_trip"}),
+    ("layer", ForgetsConfig, {"layer_config_rebuilds_same_layer"}),
+    ("layer", NeedsArgsNoDeclaration, {"layer_conformance_cases_declared"}),
+    ("layer", NoInputShape, {"layer_conformance_cases_declared"}),
+    ("loss", WrongHandValue, {"loss_matches_hand_computed_case"}),
+    ("loss", NoHandCase, {"loss_matches_hand_computed_case"}),
+    ("loss", WrongLossGrad, {"loss_grad_input_matches_finite_differences"}),
+    ("loss", UnclippedCrossEntropy, {"loss_is_finite_at_zero_and_one"}),
+    ("loss", BroadcastsTargets, {"loss_rejects_wrong_target_shape"}),
+    ("loss", ReturnsPerSample, {"loss_returns_a_scalar", "loss_grad_input_matches_finite_differences",
+                                "loss_matches_hand_computed_case"}),
+    ("optimizer", NeverConverges, {"optimizer_minimizes_convex_quadratic"}),
+    ("optimizer", Rebinds, {"optimizer_updates_params_in_place", "optimizer_minimizes_convex_quadratic"}),
+    ("optimizer", NaNOnZeroGradient, {"optimizer_zero_gradient_changes_nothing"}),
+    ("optimizer", SharedAccumulator, {"optimizer_keeps_state_per_parameter"}),
+    ("optimizer", LosesConfig, {"optimizer_config_round_trips"}),
+    ("optimizer", Float64State, {"optimizer_updates_params_in_place"}),
+]
+
+
+def _by_check(results):
+    return {r.check: r for r in results}
+
+
+@pytest.mark.parametrize("kind, cls", GOOD, ids=[c.__name__ for _, c in GOOD])
+def test_correct_plugins_pass_every_check(kind, cls):
+    results = check_plugin(kind, cls)
+    assert [r.check for r in results] == check_names(kind)
+    assert all(r.status == PASSED for r in results), format_report(results)
+
+
+@pytest.mark.parametrize("kind, cls, caught_by", BROKEN, ids=[c.__name__ for _, c, _ in BROKEN])
+def test_each_broken_plugin_is_caught_by_the_right_check(kind, cls, caught_by):
+    results = check_plugin(kind, cls)
+    failed = {r.check for r in results if r.status == FAILED}
+    assert failed == caught_by, format_report(results)
+    for check in caught_by:
+        message = _by_check(results)[check].message
+        assert message.startswith(check), message
+        assert cls.__name__ in message and "expected" in message and "found" in message, message
+
+
+def test_a_missing_declaration_says_what_to_declare_and_runs_nothing_silently():
+    results = _by_check(check_plugin("layer", NeedsArgsNoDeclaration))
+    message = results["layer_conformance_cases_declared"].message
+    assert "units" in message and "conformance_cases" in message
+    # the other checks are reported as not run because of it, never silently dropped
+    others = [r for name, r in results.items() if name not in ("layer_conformance_cases_declared",
+                                                             "layer_expected_failures_name_known_checks")]
+    assert others and all(r.status == SKIPPED and "layer_conformance_cases_declared" in r.message for r in others)
+    assert "input_size" in _by_check(check_plugin("layer", NoInputShape))["layer_conformance_cases_declared"].message
+    assert "hand_computed_case" in _by_check(check_plugin("loss", NoHandCase))["loss_matches_hand_computed_case"].message
+
+
+def test_a_case_that_does_not_build_fails_the_declaration_check():
+    class BadCase(GoodDense):
+        @classmethod
+        def conformance_cases(cls):
+            return [{"units": 3}]  # no input_size
+
+    result = _by_check(check_plugin("layer", BadCase))["layer_conformance_cases_declared"]
+    assert result.status == FAILED and "input_size" in result.message
+
+
+def test_expected_failures_are_reported_with_their_reason_and_cannot_go_stale():
+    class KnownBug(WrongDerivative):
+        expected_failures = {
+            "activation_grad_input_matches_finite_differences": "derivative off, tracked in issue 99",
+            "activation_backward_matches_finite_differences": "same bug",
+        }
+
+    results = check_plugin("activation", KnownBug)
+    by_check = _by_check(results)
+    assert by_check["activation_grad_input_matches_finite_differences"].status == XFAILED
+    assert all(r.ok for r in results)
+    assert "derivative off, tracked in issue 99" in format_report(results)
+
+    class Stale(GoodSigmoid):
+        expected_failures = {"activation_keeps_float32": "was broken once"}
+
+    stale = _by_check(check_plugin("activation", Stale))["activation_keeps_float32"]
+    assert stale.status == XPASSED and not stale.ok and "remove it" in stale.message
+
+    class Misspelt(GoodSigmoid):
+        expected_failures = {"activation_keeps_float_32": "typo"}
+
+    misspelt = _by_check(check_plugin("activation", Misspelt))["activation_expected_failures_name_known_checks"]
+    assert misspelt.status == FAILED and "activation_keeps_float_32" in misspelt.message
+
+
+def test_plugins_registered_in_code_are_checked_by_name_and_by_the_cli(capsys):
+    register("activation", "teeth_wrong_derivative", WrongDerivative)
+    register("optimizer", "teeth_never_converges", NeverConverges)
+    try:
+        results = run_checks(["teeth_wrong_derivative", "optimizer:teeth_never_converges"])
+        assert {(r.plugin, r.check) for r in results if r.status == FAILED} == {
+            ("teeth_wrong_derivative", "activation_grad_input_matches_finite_differences"),
+            ("teeth_wrong_derivative", "activation_backward_matches_finite_differences"),
+            ("teeth_never_converges", "optimizer_minimizes_convex_quadratic"),
+        }
+        assert main(["check", "teeth_wrong_derivative"]) == 1
+        out = capsys.readouterr().out
+        assert "FAIL   activation:teeth_wrong_derivative  activation_grad_input_matches_finite_differences" in out
+        assert "PASS   activation:teeth_wrong_derivative  activation_output_shape_matches_input" in out
+        assert "11 checks on 1 plugin(s): 9 passed, 2 failed" in out
+        assert main(["check", "activation:sigmoid", "layer:dense"]) == 0
+    finally:
+        REGISTRY.unregister("activation", "teeth_wrong_derivative")
+        REGISTRY.unregister("optimizer", "teeth_never_converges")
+
+
+def test_the_pytest_integration_fails_xfails_and_skips(capsys):
+    with pytest.raises(pytest.fail.Exception, match="activation_keeps_float32"):
+        ConformanceCheck("activation", "upcasts", UpcastsActivation, "activation_keeps_float32")()
+
+    class KnownBug(UpcastsActivation):
+        expected_failures = {"activation_keeps_float32": "known"}
+
+    with pytest.raises(pytest.xfail.Exception, match="known"):
+        ConformanceCheck("activation", "known", KnownBug, "activation_keeps_float32")()
+    with pytest.raises(pytest.skip.Exception):
+        ConformanceCheck("layer", "undeclared", NeedsArgsNoDeclaration, "layer_keeps_dtype")()
+    ConformanceCheck("activation", "good", GoodSigmoid, "activation_keeps_float32")()  # passes: no exception
