@@ -19,11 +19,12 @@ class Conv2D(Layer):
     ``out = ceil(size / stride)``, with any odd padding at the bottom/right. The kernel has
     Keras's layout ``(kh, kw, in_channels, filters)`` (Glorot uniform), the bias ``(filters,)`` (zeros).
 
-    Forward is one matrix product: every window is gathered through a strided view into a
+    Forward is one matrix product: every window is gathered (through a strided view) into a
     ``(n * out_h * out_w, kh * kw * c)`` patch matrix (im2col) and multiplied by the kernel
     flattened to ``(kh * kw * c, filters)``. Backward, with ``G = dL/dZ`` flattened the same way:
-    ``dkernel = patches^T G``, ``dbias = sum(G)``, and ``dX`` scatters ``G kernel^T`` back onto
-    the input, one kernel offset ``(i, j)`` at a time (``kh * kw`` strided additions).
+    ``dkernel = patches^T G``, ``dbias = sum(G)``, and ``dX`` adds ``G kernel[i, j]^T`` onto
+    the inputs that kernel offset ``(i, j)`` met, one offset at a time (``kh * kw`` products
+    and strided additions, with no patch-sized intermediate).
     """
 
     def __init__(
@@ -70,29 +71,42 @@ class Conv2D(Layer):
         if self.use_bias:
             self.add_weight("bias", (self.filters,), self.bias_initializer)
 
+    def _patches(self, Xp: np.ndarray) -> np.ndarray:
+        """The im2col matrix ``(n * out_h * out_w, kh * kw * c)``, ``(kh, kw, c)`` fastest-varying as the kernel."""
+        (kh, kw), c = self.ksize, Xp.shape[3]
+        n, rows = len(Xp), len(Xp) * self._out[0] * self._out[1]
+        if c >= 8:  # a copy of the strided view: contiguous runs of c values
+            return _spatial.windows(Xp, self.ksize, self.stride, self._out).reshape(rows, kh * kw * c)
+        # with few channels the view's runs are too short to copy fast: one strided slice per offset
+        patches = np.empty((n,) + self._out + (kh, kw, c), dtype=Xp.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                patches[:, :, :, i, j, :] = Xp[_spatial.offset_slice(i, j, self.stride, self._out)]
+        return patches.reshape(rows, kh * kw * c)
+
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        n = len(X)
         Xp = _spatial.pad(X, self._pads)
-        # reshape copies the strided view: the patch matrix, (kh, kw, c) fastest-varying as the kernel
-        patches = _spatial.windows(Xp, self.ksize, self.stride, self._out).reshape(n * self._out[0] * self._out[1], -1)
+        patches = self._patches(Xp)
         Z = patches @ self.params["kernel"].reshape(-1, self.filters)
         if self.use_bias:
             Z += self.params["bias"]
         if training:
-            self._patches, self._padded_shape = patches, Xp.shape
-        return Z.reshape((n,) + self._out + (self.filters,))
+            self._patches_kept, self._padded_shape = patches, Xp.shape
+        return Z.reshape((len(X),) + self._out + (self.filters,))
 
     def call_backward(self, grad: np.ndarray) -> np.ndarray:
         kh, kw = self.ksize
         G = grad.reshape(-1, self.filters)
         kernel = self.params["kernel"]
-        self.grads["kernel"][...] = (self._patches.T @ G).reshape(kernel.shape)
+        self.grads["kernel"][...] = (self._patches_kept.T @ G).reshape(kernel.shape)
         if self.use_bias:
-            self.grads["bias"][...] = G.sum(axis=0)
+            # a matrix-vector product: BLAS sums the rows far faster than a reduction over axis 0
+            self.grads["bias"][...] = np.ones(len(G), dtype=G.dtype) @ G
         n = len(grad)
-        dpatches = (G @ kernel.reshape(-1, self.filters).T).reshape((n,) + self._out + kernel.shape[:3])
         dXp = np.zeros(self._padded_shape, dtype=grad.dtype)
         for i in range(kh):  # each kernel offset reaches a strided grid of inputs; overlaps add up
             for j in range(kw):
-                dXp[_spatial.offset_slice(i, j, self.stride, self._out)] += dpatches[:, :, :, i, j, :]
+                dXp[_spatial.offset_slice(i, j, self.stride, self._out)] += (G @ kernel[i, j].T).reshape(
+                    (n,) + self._out + (kernel.shape[2],)
+                )
         return _spatial.crop(dXp, self._pads)

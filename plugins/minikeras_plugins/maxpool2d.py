@@ -20,11 +20,13 @@ class MaxPool2D(Layer):
     Mini-Keras padded.
 
     The gradient of each output goes to one input only: the first maximum of its window in
-    row-major order (PyTorch's rule for ties). Windows that overlap (``stride < ksize``) add
-    their gradients where they share an input. Forward keeps the winner's offset per output,
-    found with ``kh * kw`` strided comparisons; backward adds ``G`` back at the winners, one
-    offset at a time. When windows tile the input (``stride == ksize``, no padding) a
-    reshape to ``(n, out_h, kh, out_w, kw, c)`` does both without a loop.
+    row-major order (PyTorch's rule for ties, frequent after a ReLU). Windows that overlap
+    (``stride < ksize``) add their gradients where they share an input. Training keeps a
+    boolean mask of the winners over the windows (``windows == max``, then later ties
+    cleared offset by offset); backward multiplies it by ``G`` and adds each kernel offset
+    back onto the input. When windows tile the input (``stride == ksize``, no padding) the
+    windows are a reshape ``(n, out_h, kh, out_w, kw, c)`` of the input and the masked
+    gradient is already the input's gradient, with no loop.
     """
 
     def __init__(
@@ -62,37 +64,36 @@ class MaxPool2D(Layer):
         return X[:, : oh * kh, : ow * kw, :].reshape(len(X), oh, kh, ow, kw, X.shape[3])
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        kh, kw = self.ksize
         if self._tiled:
-            tiles = self._tiles(X)
-            if not training:
-                return tiles.max(axis=(2, 4))
-            candidates = [tiles[:, :, i, :, j, :] for i in range(kh) for j in range(kw)]
+            windows = self._tiles(X)  # (n, oh, kh, ow, kw, c), a view when the input divides evenly
+            Y = windows.max(axis=(2, 4))
+            if training:
+                hits = windows == Y[:, :, None, :, None, :]
+                offsets = [hits[:, :, i, :, j, :] for i in range(self.ksize[0]) for j in range(self.ksize[1])]
         else:
             fill = -np.inf if self.padding == "same" else 0.0
-            view = _spatial.windows(_spatial.pad(X, self._pads, fill), self.ksize, self.stride, self._out)
-            candidates = [view[:, :, :, i, j, :] for i in range(kh) for j in range(kw)]
-        Y = candidates[0].copy()
-        if not training:
-            for candidate in candidates[1:]:
-                np.maximum(Y, candidate, out=Y)
-            return Y
-        winner = np.zeros(Y.shape, dtype=np.uint8 if kh * kw < 256 else np.int32)
-        for code, candidate in enumerate(candidates[1:], start=1):
-            better = candidate > Y  # strict: on a tie the earlier offset (row-major) keeps the win
-            np.putmask(winner, better, code)
-            np.putmask(Y, better, candidate)
-        self._winner, self._input_shape_n = winner, X.shape
+            windows = _spatial.windows(_spatial.pad(X, self._pads, fill), self.ksize, self.stride, self._out)
+            Y = windows.max(axis=(3, 4))  # (n, oh, ow, c)
+            if training:
+                hits = windows == Y[:, :, :, None, None, :]  # (n, oh, ow, kh, kw, c), a fresh array
+                offsets = [hits[:, :, :, i, j, :] for i in range(self.ksize[0]) for j in range(self.ksize[1])]
+        if training:
+            # keep only the first maximum of each window, in row-major order of the offsets
+            taken = offsets[0].copy()
+            for hit in offsets[1:-1]:
+                hit &= ~taken
+                taken |= hit
+            if len(offsets) > 1:
+                offsets[-1] &= ~taken
+            self._hits, self._input_shape_n = hits, X.shape
         return Y
 
     def call_backward(self, grad: np.ndarray) -> np.ndarray:
         (kh, kw), (oh, ow) = self.ksize, self._out
-        winner = self._winner
+        hits = self._hits
         n, h, w, c = self._input_shape_n
         if self._tiled:
-            codes = np.arange(kh * kw, dtype=winner.dtype).reshape(kh, 1, kw, 1)
-            hit = winner[:, :, None, :, None, :] == codes  # (n, oh, kh, ow, kw, c)
-            tiles = np.where(hit, grad[:, :, None, :, None, :], np.zeros((), dtype=grad.dtype))
+            tiles = np.multiply(hits, grad[:, :, None, :, None, :], dtype=grad.dtype)  # (n, oh, kh, ow, kw, c)
             if (oh * kh, ow * kw) == (h, w):
                 return tiles.reshape(n, h, w, c)
             dX = np.zeros((n, h, w, c), dtype=grad.dtype)
@@ -100,8 +101,7 @@ class MaxPool2D(Layer):
             return dX
         top, bottom, left, right = self._pads
         dXp = np.zeros((n, h + top + bottom, w + left + right, c), dtype=grad.dtype)
-        zero = np.zeros((), dtype=grad.dtype)
-        for i in range(kh):
+        for i in range(kh):  # overlapping windows add up where they share an input
             for j in range(kw):
-                dXp[_spatial.offset_slice(i, j, self.stride, self._out)] += np.where(winner == i * kw + j, grad, zero)
+                dXp[_spatial.offset_slice(i, j, self.stride, self._out)] += hits[:, :, :, i, j, :] * grad
         return _spatial.crop(dXp, self._pads)
