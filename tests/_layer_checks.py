@@ -41,3 +41,21 @@ def check_gradients(layer, X: np.ndarray, seed: int = 1, rtol: float = 1e-6, ato
     np.testing.assert_allclose(dX, numeric_grad(loss, X), rtol=rtol, atol=atol, err_msg="input gradient")
     for name, param in layer.params.items():
         np.testing.assert_allclose(analytic[name], numeric_grad(loss, param), rtol=rtol, atol=atol, err_msg=name)
+
+
+def check_skips_input_grad(layer, X: np.ndarray) -> None:
+    """With ``need_input_grad`` false (a model's first layer) ``backward`` returns None and the same weight gradients."""
+    Y = layer.forward(X, training=True)
+    G = np.random.default_rng(7).standard_normal(Y.shape)
+    assert layer.backward(G) is not None
+    expected = {name: g.copy() for name, g in layer.grads.items()}
+    layer.need_input_grad = False
+    try:
+        for g in layer.grads.values():
+            g[...] = 0
+        layer.forward(X, training=True)
+        assert layer.backward(G) is None
+    finally:
+        del layer.need_input_grad
+    for name, g in layer.grads.items():
+        np.testing.assert_array_equal(g, expected[name], err_msg=name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _layer_checks import built, check_gradients
+from _layer_checks import built, check_gradients, check_skips_input_grad
 
 from minikeras_core import Sequential, get
 from minikeras_core.datasets import load_digits
@@ -70,6 +70,11 @@ def test_gradients_match_finite_differences(kwargs) -> None:
 def test_single_step_gradients() -> None:
     layer = built("basic_rnn", (1, 2), output_units=2, hidden_units=3)
     check_gradients(layer, np.random.default_rng(2).standard_normal((3, 1, 2)))
+
+
+def test_first_layer_may_skip_the_input_gradient() -> None:
+    layer = built("basic_rnn", (4, 3), output_units=2, hidden_units=5, return_sequences=False)
+    check_skips_input_grad(layer, np.random.default_rng(8).standard_normal((2, 4, 3)))
 
 
 def test_weights_order_shapes_and_initialisation() -> None:

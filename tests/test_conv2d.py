@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _layer_checks import built, check_gradients
+from _layer_checks import built, check_gradients, check_skips_input_grad
 from scipy import signal
 
 from minikeras_core import Sequential, get
@@ -90,6 +90,11 @@ def test_gradients_with_activation_and_without_bias() -> None:
     layer = built("conv2d", (5, 4, 2), ksize=2, stride=1, padding=1, filters=2, activation="sigmoid", use_bias=False)
     assert list(layer.params) == ["kernel"]
     check_gradients(layer, np.random.default_rng(3).standard_normal((2, 5, 4, 2)))
+
+
+def test_first_layer_may_skip_the_input_gradient() -> None:
+    layer = built("conv2d", (5, 6, 2), ksize=3, stride=2, padding="same", filters=3)
+    check_skips_input_grad(layer, np.random.default_rng(8).standard_normal((2, 5, 6, 2)))
 
 
 def test_weights_are_keras_layout_glorot_kernel_and_zero_bias() -> None:

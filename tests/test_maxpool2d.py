@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _layer_checks import built, check_gradients
+from _layer_checks import built, check_gradients, check_skips_input_grad
 
 from minikeras_core import Sequential, get
 from minikeras_core.registry import REGISTRY
@@ -109,6 +109,11 @@ def test_same_padding_never_wins_but_int_padding_is_zeros() -> None:
     Y = _layer((3, 3, 1), 2, 2, 1).forward(X)[0, :, :, 0]
     # padded to 5x5: three windows meet a zero of the padding, the last lies inside X
     np.testing.assert_array_equal(Y, [[0, 0], [0, X[0, 1:3, 1:3, 0].max()]])
+
+
+def test_first_layer_may_skip_the_input_gradient() -> None:
+    layer = _layer((4, 4, 1), 2, 1, 0)
+    check_skips_input_grad(layer, np.random.default_rng(8).standard_normal((2, 4, 4, 1)))
 
 
 def test_stride_defaults_to_ksize_and_the_aliases_resolve() -> None:

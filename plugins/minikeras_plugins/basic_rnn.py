@@ -99,7 +99,7 @@ class BasicRNN(Layer):
             self._X, self._A, self._H, self._Z, self._Yout = X, A, H, Z, Y
         return Y.transpose(1, 0, 2) if self.return_sequences else Y
 
-    def call_backward(self, grad: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
         p, g, f = self.params, self.grads, self.hidden_activation
         A, H, X = self._A, self._H, self._X
         steps, n, hidden = A.shape
@@ -123,4 +123,6 @@ class BasicRNN(Layer):
         g["W_x"][...] = X.transpose(1, 0, 2).reshape(-1, X.shape[2]).T @ flat_dA
         g["W_h"][...] = H[:-1].reshape(-1, hidden).T @ dA[1:].reshape(-1, hidden)
         g["b_h"][...] = flat_dA.sum(axis=0)
+        if not getattr(self, "need_input_grad", True):  # the model's first layer: nobody uses dL/dX
+            return None
         return (dA @ p["W_x"].T).transpose(1, 0, 2)

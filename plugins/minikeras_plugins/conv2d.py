@@ -94,7 +94,7 @@ class Conv2D(Layer):
             self._patches_kept, self._padded_shape = patches, Xp.shape
         return Z.reshape((len(X),) + self._out + (self.filters,))
 
-    def call_backward(self, grad: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
         kh, kw = self.ksize
         G = grad.reshape(-1, self.filters)
         kernel = self.params["kernel"]
@@ -102,6 +102,8 @@ class Conv2D(Layer):
         if self.use_bias:
             # a matrix-vector product: BLAS sums the rows far faster than a reduction over axis 0
             self.grads["bias"][...] = np.ones(len(G), dtype=G.dtype) @ G
+        if not getattr(self, "need_input_grad", True):  # the model's first layer: nobody uses dL/dX
+            return None
         n = len(grad)
         dXp = np.zeros(self._padded_shape, dtype=grad.dtype)
         for i in range(kh):  # each kernel offset reaches a strided grid of inputs; overlaps add up

@@ -88,7 +88,9 @@ class MaxPool2D(Layer):
             self._hits, self._input_shape_n = hits, X.shape
         return Y
 
-    def call_backward(self, grad: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
+        if not getattr(self, "need_input_grad", True):  # the model's first layer: nobody uses dL/dX
+            return None
         (kh, kw), (oh, ow) = self.ksize, self._out
         hits = self._hits
         n, h, w, c = self._input_shape_n
