@@ -105,6 +105,15 @@ def test_float32_stays_float32() -> None:
     assert all(g.dtype == np.float32 for g in layer.grads.values())
 
 
+def test_none_activations_are_linear() -> None:
+    layer = built("basic_rnn", (3, 2), output_units=2, hidden_units=3, hidden_activation=None)
+    X = np.random.default_rng(9).standard_normal((2, 3, 2))
+    p = layer.params
+    expected = reference_rnn(X, p["W_x"], p["W_h"], p["b_h"], p["W_y"], p["b_y"], lambda a: a, lambda z: z, True)
+    np.testing.assert_allclose(layer.forward(X), expected, rtol=1e-12, atol=1e-12)
+    check_gradients(layer, X)
+
+
 def test_aliases_and_keeping_its_own_activations() -> None:
     assert REGISTRY.resolve("layer", "simple_rnn") is REGISTRY.resolve("layer", "basic_rnn")
     layer = get("layer", "simple_rnn", output_units=2, hidden_units=3, activation="softmax")

@@ -41,3 +41,12 @@ def test_original_readme_example_runs_and_its_loss_goes_down(capsys) -> None:
     final = float(re.search(r"Final Loss (\S+)", out).group(1))
     # learning rate 0.003 moves little in 100 epochs, as in the original: the loss goes down, slightly
     assert final < initial
+
+
+def test_minikeras_demo_prints_the_run_and_exits_zero_when_the_loss_went_down(capsys) -> None:
+    from minikeras_core.cli import main
+
+    assert main(["demo", "--epochs", "20"]) == 0
+    out = capsys.readouterr().out
+    for expected in ("conv2d (Conv2D)", "max_pool2d (MaxPool2D)", "Total params: 32", "Initial loss", "Epoch 20/20", "Final loss", "accuracy"):
+        assert expected in out

@@ -19,7 +19,8 @@ class BasicRNN(Layer):
     when ``return_sequences`` is false. Weights, in order: ``W_x (features, hidden)``,
     ``W_h (hidden, hidden)``, ``b_h (hidden,)``, ``W_y (hidden, output_units)``,
     ``b_y (output_units,)``, started as Keras starts a SimpleRNN followed by a Dense: Glorot
-    uniform, orthogonal ``W_h``, zero biases.
+    uniform, orthogonal ``W_h``, zero biases. ``activation=None`` (the default) is linear, as
+    is ``hidden_activation=None``.
 
     Both activations are applied here (the base class's is unused), each through its
     vector-Jacobian product, so a non-element-wise one such as softmax works too.
@@ -53,7 +54,7 @@ class BasicRNN(Layer):
         self.output_units = int(output_units)
         self.hidden_units = int(hidden_units)
         self.output_activation = None if activation is None else get("activation", activation)
-        self.hidden_activation = get("activation", hidden_activation)
+        self.hidden_activation = get("activation", "linear" if hidden_activation is None else hidden_activation)
         self.return_sequences = bool(return_sequences)
 
     @classmethod
@@ -97,7 +98,8 @@ class BasicRNN(Layer):
         Y = Z if self.output_activation is None else self.output_activation(Z)
         if training:
             self._X, self._A, self._H, self._Z, self._Yout = X, A, H, Z, Y
-        return Y.transpose(1, 0, 2) if self.return_sequences else Y
+        # batch-major again, contiguous so that later layers and in-place updates see a plain array
+        return np.ascontiguousarray(Y.transpose(1, 0, 2)) if self.return_sequences else Y
 
     def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
         p, g, f = self.params, self.grads, self.hidden_activation
