@@ -163,7 +163,7 @@ def test_rnn_reading_digits_row_by_row_learns_the_ten_classes() -> None:
     train, test = order[: int(0.8 * len(X))], order[int(0.8 * len(X)) :]
     model = Sequential(seed=0)
     model.add("basic_rnn", output_units=10, hidden_units=64, activation="softmax", return_sequences=False, input_size=(8, 8))
-    model.compile("categorical_cross_entropy", optimizer=get("optimizer", "sgd", learning_rate=0.03, momentum=0.9))
-    model.fit(X[train], y[train], n_epochs=40, batch_size=32, verbose=0, seed=0)
+    model.compile("categorical_cross_entropy", optimizer=get("optimizer", "sgd", learning_rate=0.05, momentum=0.9))
+    model.fit(X[train], y[train], n_epochs=30, batch_size=64, verbose=0, seed=0)
     accuracy = np.mean(model.predict(X[test]).argmax(axis=-1) == y[test])
     assert accuracy >= 0.90
