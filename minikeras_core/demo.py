@@ -15,12 +15,14 @@ def original_example_data() -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_original_model(seed: int | None = 0) -> Sequential:
-    """The original README's model with string names (Dense stands in for Conv2D until that plugin exists)."""
+    """The original README's model: Conv2D, MaxPool2D, Conv2D, Flatten, Dense, with binary cross-entropy."""
     model = Sequential(seed=seed)
-    model.add("flatten", input_size=(8, 8, 1))
-    model.add("dense", units=4, activation="sigmoid")
+    model.add("conv2d", ksize=3, stride=1, activation="sigmoid", input_size=(8, 8, 1), filters=1, padding=0)
+    model.add("maxpool2d", ksize=2, stride=1, padding=0)
+    model.add("conv2d", ksize=2, stride=1, activation="sigmoid", filters=1, padding=0)
+    model.add("flatten")
     model.add("dense", units=1, activation="sigmoid")
-    model.compile("binary_cross_entropy", optimizer="sgd")
+    model.compile("binary_cross_entropy", optimizer="gradient_descent")
     return model
 
 
@@ -31,7 +33,7 @@ def run(epochs: int = 100, seed: int = 0, verbose: int = 2) -> dict:
     model.summary()
     initial = model.evaluate(X, y)[0]
     print(f"Initial loss: {initial:.4f}")
-    model.fit(X, y, n_epochs=epochs, batch_size=300, learning_rate=0.003 * 100, verbose=verbose, seed=seed)
+    model.fit(X, y, n_epochs=epochs, batch_size=300, learning_rate=0.003, verbose=verbose, seed=seed)
     final = model.evaluate(X, y)[0]
     accuracy = float(np.mean((model.predict(X) > 0.5) == (y > 0.5)))
     print(f"Final loss: {final:.4f}  accuracy: {accuracy:.3f}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -60,7 +61,8 @@ class Sequential:
         return layer
 
     def _unique_name(self, class_name: str) -> str:
-        base = "".join("_" + c.lower() if c.isupper() else c for c in class_name).lstrip("_")
+        # snake case as Keras names layers: Conv2D -> conv2d, MaxPool2D -> max_pool2d, BasicRNN -> basic_rnn
+        base = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z0-9])(?=[A-Z][a-z])", "_", class_name).lower()
         taken = {layer.name for layer in self.layers}
         if base not in taken:
             return base

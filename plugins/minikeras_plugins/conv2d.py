@@ -1,0 +1,114 @@
+"""The 2-D convolution layer (cross-correlation, as Keras and PyTorch compute it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minikeras_core import Layer
+
+from . import _spatial
+
+
+class Conv2D(Layer):
+    """``Z[b, y, x, f] = bias[f] + sum_{i, j, c} Xp[b, y*sh + i, x*sw + j, c] * kernel[i, j, c, f]``.
+
+    ``Xp`` is the input padded as ``padding`` says: an int ``p`` (or a ``(ph, pw)`` pair) puts
+    that many zeros on every side; ``"valid"`` none; ``"same"`` as Keras, so that
+    ``out = ceil(size / stride)``, with any odd padding at the bottom/right. The kernel has
+    Keras's layout ``(kh, kw, in_channels, filters)`` (Glorot uniform), the bias ``(filters,)`` (zeros).
+
+    Forward is one matrix product: every window is gathered (through a strided view) into a
+    ``(n * out_h * out_w, kh * kw * c)`` patch matrix (im2col) and multiplied by the kernel
+    flattened to ``(kh * kw * c, filters)``. Backward, with ``G = dL/dZ`` flattened the same way:
+    ``dkernel = patches^T G``, ``dbias = sum(G)``, and ``dX`` adds ``G kernel[i, j]^T`` onto
+    the inputs that kernel offset ``(i, j)`` met, one offset at a time (``kh * kw`` products
+    and strided additions, with no patch-sized intermediate).
+    """
+
+    def __init__(
+        self,
+        ksize: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        activation: Any = None,
+        filters: int = 1,
+        input_size: tuple | None = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(activation=activation, input_size=input_size, name=name, dtype=dtype)
+        owner = type(self).__name__
+        self.ksize = _spatial.as_pair(ksize, "ksize", owner)
+        self.stride = _spatial.as_pair(stride, "stride", owner)
+        self.padding = _spatial.as_padding(padding, owner)
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise ValueError(f"{owner}: filters must be a positive integer, got {filters!r}")
+        self.filters = int(filters)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+
+    @classmethod
+    def conformance_cases(cls) -> list[dict]:
+        return [
+            {"ksize": 3, "filters": 2, "input_size": (5, 6, 2)},
+            {"ksize": (2, 3), "stride": 2, "padding": "same", "filters": 3, "activation": "tanh", "input_size": (5, 6, 2)},
+            {"ksize": 2, "stride": (1, 2), "padding": 1, "filters": 2, "input_size": (4, 5, 1)},
+            {"ksize": 3, "stride": 2, "padding": "valid", "filters": 1, "use_bias": False, "input_size": (6, 5, 3)},
+        ]
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        self._pads, self._out = _spatial.plan(self._label, input_shape, self.ksize, self.stride, self.padding)
+        return self._out + (self.filters,)
+
+    def create_weights(self, input_shape: tuple) -> None:
+        self.add_weight("kernel", self.ksize + (input_shape[-1], self.filters), self.kernel_initializer)
+        if self.use_bias:
+            self.add_weight("bias", (self.filters,), self.bias_initializer)
+
+    def _patches(self, Xp: np.ndarray) -> np.ndarray:
+        """The im2col matrix ``(n * out_h * out_w, kh * kw * c)``, ``(kh, kw, c)`` fastest-varying as the kernel."""
+        (kh, kw), c = self.ksize, Xp.shape[3]
+        n, rows = len(Xp), len(Xp) * self._out[0] * self._out[1]
+        if c >= 8:  # a copy of the strided view: contiguous runs of c values
+            return _spatial.windows(Xp, self.ksize, self.stride, self._out).reshape(rows, kh * kw * c)
+        # with few channels the view's runs are too short to copy fast: one strided slice per offset
+        patches = np.empty((n,) + self._out + (kh, kw, c), dtype=Xp.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                patches[:, :, :, i, j, :] = Xp[_spatial.offset_slice(i, j, self.stride, self._out)]
+        return patches.reshape(rows, kh * kw * c)
+
+    def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        Xp = _spatial.pad(X, self._pads)
+        patches = self._patches(Xp)
+        Z = patches @ self.params["kernel"].reshape(-1, self.filters)
+        if self.use_bias:
+            Z += self.params["bias"]
+        if training:
+            self._patches_kept, self._padded_shape = patches, Xp.shape
+        return Z.reshape((len(X),) + self._out + (self.filters,))
+
+    def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
+        kh, kw = self.ksize
+        G = grad.reshape(-1, self.filters)
+        kernel = self.params["kernel"]
+        self.grads["kernel"][...] = (self._patches_kept.T @ G).reshape(kernel.shape)
+        if self.use_bias:
+            # a matrix-vector product: BLAS sums the rows far faster than a reduction over axis 0
+            self.grads["bias"][...] = np.ones(len(G), dtype=G.dtype) @ G
+        if not getattr(self, "need_input_grad", True):  # the model's first layer: nobody uses dL/dX
+            return None
+        n = len(grad)
+        dXp = np.zeros(self._padded_shape, dtype=grad.dtype)
+        for i in range(kh):  # each kernel offset reaches a strided grid of inputs; overlaps add up
+            for j in range(kw):
+                dXp[_spatial.offset_slice(i, j, self.stride, self._out)] += (G @ kernel[i, j].T).reshape(
+                    (n,) + self._out + (kernel.shape[2],)
+                )
+        return _spatial.crop(dXp, self._pads)

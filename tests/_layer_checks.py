@@ -1,0 +1,61 @@
+"""Helpers shared by the layer tests: a float64 layer and central finite differences."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minikeras_core import get
+
+
+def built(name: str, input_shape: tuple, seed: int = 0, dtype: str = "float64", **kwargs):
+    """A layer from the registry, built for ``input_shape`` (no batch axis)."""
+    layer = get("layer", name, **kwargs)
+    return layer.build(input_shape, dtype=dtype, rng=np.random.default_rng(seed))
+
+
+def numeric_grad(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences of the scalar ``f()`` with respect to every entry of ``array`` (changed in place, then restored)."""
+    grad = np.zeros_like(array)
+    flat, out = array.reshape(-1), grad.reshape(-1)
+    for k in range(flat.size):
+        saved = flat[k]
+        flat[k] = saved + eps
+        plus = f()
+        flat[k] = saved - eps
+        minus = f()
+        flat[k] = saved
+        out[k] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def check_gradients(layer, X: np.ndarray, seed: int = 1, rtol: float = 1e-6, atol: float = 1e-8) -> None:
+    """Assert that ``backward`` gives the input and weight gradients of ``L = sum(R * forward(X))``."""
+    R = np.random.default_rng(seed).standard_normal((len(X),) + layer.output_shape)
+
+    def loss() -> float:
+        return float(np.sum(R * layer.forward(X, training=False)))
+
+    layer.forward(X, training=True)
+    dX = layer.backward(R)
+    analytic = {name: g.copy() for name, g in layer.grads.items()}
+    np.testing.assert_allclose(dX, numeric_grad(loss, X), rtol=rtol, atol=atol, err_msg="input gradient")
+    for name, param in layer.params.items():
+        np.testing.assert_allclose(analytic[name], numeric_grad(loss, param), rtol=rtol, atol=atol, err_msg=name)
+
+
+def check_skips_input_grad(layer, X: np.ndarray) -> None:
+    """With ``need_input_grad`` false (a model's first layer) ``backward`` returns None and the same weight gradients."""
+    Y = layer.forward(X, training=True)
+    G = np.random.default_rng(7).standard_normal(Y.shape)
+    assert layer.backward(G) is not None
+    expected = {name: g.copy() for name, g in layer.grads.items()}
+    layer.need_input_grad = False
+    try:
+        for g in layer.grads.values():
+            g[...] = 0
+        layer.forward(X, training=True)
+        assert layer.backward(G) is None
+    finally:
+        del layer.need_input_grad
+    for name, g in layer.grads.items():
+        np.testing.assert_array_equal(g, expected[name], err_msg=name)

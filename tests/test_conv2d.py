@@ -1,0 +1,178 @@
+"""Conv2D: forward against independent references, gradients against finite differences, errors, digits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _layer_checks import built, check_gradients, check_skips_input_grad
+from scipy import signal
+
+from minikeras_core import Sequential, get
+from minikeras_core.datasets import load_digits
+
+
+def reference_conv(X, kernel, bias, stride, padding):
+    """A plain loop over output positions; ``padding`` is (top, bottom, left, right) of zeros."""
+    top, bottom, left, right = padding
+    Xp = np.pad(X, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    kh, kw, _, filters = kernel.shape
+    sh, sw = stride
+    out_h = (Xp.shape[1] - kh) // sh + 1
+    out_w = (Xp.shape[2] - kw) // sw + 1
+    Z = np.zeros((len(X), out_h, out_w, filters))
+    for y in range(out_h):
+        for x in range(out_w):
+            patch = Xp[:, y * sh : y * sh + kh, x * sw : x * sw + kw, :]
+            for f in range(filters):
+                Z[:, y, x, f] = np.sum(patch * kernel[:, :, :, f], axis=(1, 2, 3)) + bias[f]
+    return Z
+
+
+# (input (h, w, c), ksize, stride, padding argument, filters, expected (top, bottom, left, right))
+CASES = [
+    ((5, 6, 1), 3, 1, 0, 1, (0, 0, 0, 0)),
+    ((5, 6, 3), (2, 3), 1, "valid", 4, (0, 0, 0, 0)),
+    ((7, 6, 2), 3, 2, "valid", 2, (0, 0, 0, 0)),
+    ((5, 6, 2), 3, 1, "same", 3, (1, 1, 1, 1)),
+    # stride 2, "same": out = ceil(size / 2); the odd padding goes to the bottom / right
+    ((6, 6, 2), 3, 2, "same", 2, (0, 1, 0, 1)),
+    ((5, 7, 1), (2, 3), 2, "same", 2, (0, 1, 1, 1)),
+    ((4, 5, 2), (1, 2), (2, 1), "SAME", 1, (0, 0, 0, 1)),
+    ((4, 4, 2), 3, 1, 2, 2, (2, 2, 2, 2)),
+    ((4, 5, 1), 2, (1, 2), (1, 0), 3, (1, 1, 0, 0)),
+]
+
+
+@pytest.mark.parametrize("shape, ksize, stride, padding, filters, pads", CASES)
+def test_forward_matches_a_plain_loop(shape, ksize, stride, padding, filters, pads) -> None:
+    rng = np.random.default_rng(0)
+    layer = built("conv2d", shape, ksize=ksize, stride=stride, padding=padding, filters=filters)
+    layer.params["bias"][...] = rng.standard_normal(filters)
+    X = rng.standard_normal((3,) + shape)
+    s = (stride, stride) if isinstance(stride, int) else stride
+    expected = reference_conv(X, layer.params["kernel"], layer.params["bias"], s, pads)
+    Z = layer.forward(X)
+    assert Z.shape[1:] == layer.output_shape
+    np.testing.assert_allclose(Z, expected, rtol=1e-12, atol=1e-12)
+    if padding in ("same", "SAME"):
+        assert layer.output_shape[:2] == tuple(-(-d // t) for d, t in zip(shape[:2], s))
+
+
+def test_forward_matches_scipy_correlate_summed_over_channels() -> None:
+    rng = np.random.default_rng(1)
+    layer = built("conv2d", (7, 6, 3), ksize=(3, 2), filters=2, padding="valid")
+    X = rng.standard_normal((2, 7, 6, 3))
+    kernel = layer.params["kernel"]
+    Z = layer.forward(X)
+    for b in range(2):
+        for f in range(2):
+            expected = sum(signal.correlate(X[b, :, :, c], kernel[:, :, c, f], mode="valid") for c in range(3))
+            np.testing.assert_allclose(Z[b, :, :, f], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_same_padding_with_stride_two_puts_the_extra_row_at_the_bottom() -> None:
+    layer = built("conv2d", (4, 4, 1), ksize=3, stride=2, padding="same", filters=1)
+    layer.params["kernel"][...] = 1.0
+    X = np.arange(16.0).reshape(1, 4, 4, 1)
+    # windows start at rows/cols 0 and 2 with no padding before; the one padded row/col is after
+    expected = [[X[0, 0:3, 0:3].sum(), X[0, 0:3, 2:4].sum()], [X[0, 2:4, 0:3].sum(), X[0, 2:4, 2:4].sum()]]
+    np.testing.assert_allclose(layer.forward(X)[0, :, :, 0], expected)
+
+
+@pytest.mark.parametrize("shape, ksize, stride, padding, filters, pads", CASES)
+def test_gradients_match_finite_differences(shape, ksize, stride, padding, filters, pads) -> None:
+    layer = built("conv2d", shape, ksize=ksize, stride=stride, padding=padding, filters=filters)
+    X = np.random.default_rng(2).standard_normal((2,) + shape)
+    check_gradients(layer, X)
+
+
+def test_gradients_with_activation_and_without_bias() -> None:
+    layer = built("conv2d", (5, 4, 2), ksize=2, stride=1, padding=1, filters=2, activation="sigmoid", use_bias=False)
+    assert list(layer.params) == ["kernel"]
+    check_gradients(layer, np.random.default_rng(3).standard_normal((2, 5, 4, 2)))
+
+
+def test_first_layer_may_skip_the_input_gradient() -> None:
+    layer = built("conv2d", (5, 6, 2), ksize=3, stride=2, padding="same", filters=3)
+    check_skips_input_grad(layer, np.random.default_rng(8).standard_normal((2, 5, 6, 2)))
+
+
+def test_weights_are_keras_layout_glorot_kernel_and_zero_bias() -> None:
+    layer = built("conv2d", (10, 10, 8), ksize=(3, 5), filters=16, seed=4)
+    assert list(layer.params) == ["kernel", "bias"]
+    kernel = layer.params["kernel"]
+    assert kernel.shape == (3, 5, 8, 16) and layer.params["bias"].shape == (16,)
+    assert not layer.params["bias"].any()
+    limit = np.sqrt(6.0 / (3 * 5 * 8 + 3 * 5 * 16))  # fans include the receptive field, as Keras
+    assert np.abs(kernel).max() <= limit
+    assert np.abs(kernel).max() > 0.95 * limit
+    assert abs(kernel.std() - limit / np.sqrt(3)) < 0.05 * limit
+    assert layer.count_params() == 3 * 5 * 8 * 16 + 16
+
+
+def test_float32_stays_float32() -> None:
+    layer = built("conv2d", (5, 5, 2), dtype="float32", ksize=3, filters=2, padding="same")
+    X = np.random.default_rng(5).standard_normal((2, 5, 5, 2)).astype(np.float32)
+    Z = layer.forward(X, training=True)
+    dX = layer.backward(np.ones_like(Z))
+    assert Z.dtype == dX.dtype == layer.grads["kernel"].dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"ksize": 0},
+        {"ksize": (3, 0)},
+        {"ksize": (3, 3, 3)},
+        {"ksize": 2.5},
+        {"ksize": 3, "stride": 0},
+        {"ksize": 3, "padding": "full"},
+        {"ksize": 3, "padding": -1},
+        {"ksize": 3, "filters": 0},
+        {"ksize": 3, "filters": True},
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_them(kwargs) -> None:
+    with pytest.raises(ValueError, match="Conv2D"):
+        get("layer", "conv2d", **kwargs)
+
+
+def test_conv2d_after_a_flat_output_fails_at_add_naming_the_layer() -> None:
+    model = Sequential()
+    model.add("dense", units=4, input_size=(6,))
+    with pytest.raises(ValueError, match=r"Conv2D layer 'conv2d'.*\(4,\)"):
+        model.add("conv2d", ksize=2, filters=1)
+
+
+def test_kernel_larger_than_the_input_fails_at_add() -> None:
+    with pytest.raises(ValueError, match="Conv2D layer .*window"):
+        Sequential().add("conv2d", ksize=5, filters=1, input_size=(4, 6, 1))
+
+
+def test_flatten_follows_conv2d_and_routes_gradients_back() -> None:
+    model = Sequential(dtype="float64", seed=0)
+    conv = model.add("conv2d", ksize=2, filters=3, input_size=(4, 5, 2))
+    flat = model.add("flatten")
+    assert flat.output_shape == (3 * 4 * 3,)
+    X = np.random.default_rng(6).standard_normal((2, 4, 5, 2))
+    out = flat.forward(conv.forward(X, training=True), training=True)
+    np.testing.assert_array_equal(out, conv.forward(X).reshape(2, -1))  # C order: height, width, channels
+    grad = flat.backward(np.arange(out.size, dtype=float).reshape(out.shape))
+    assert grad.shape == (2, 3, 4, 3)
+    np.testing.assert_array_equal(grad.reshape(2, -1), np.arange(out.size).reshape(out.shape))
+
+
+def test_small_cnn_learns_the_ten_digits() -> None:
+    X, y = load_digits()
+    X = (X / 16.0).reshape(-1, 8, 8, 1)
+    order = np.random.default_rng(0).permutation(len(X))
+    train, test = order[: int(0.8 * len(X))], order[int(0.8 * len(X)) :]
+    model = Sequential(seed=0)
+    model.add("conv2d", ksize=3, filters=16, activation="relu", padding="same", input_size=(8, 8, 1))
+    model.add("maxpool2d", ksize=2)
+    model.add("flatten")
+    model.add("dense", units=10, activation="softmax")
+    model.compile("categorical_cross_entropy", optimizer=get("optimizer", "sgd", learning_rate=0.05, momentum=0.9))
+    model.fit(X[train], y[train], n_epochs=15, batch_size=32, verbose=0, seed=0)
+    accuracy = np.mean(model.predict(X[test]).argmax(axis=-1) == y[test])
+    assert accuracy >= 0.97
