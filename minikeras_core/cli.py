@@ -26,7 +26,7 @@ def _plugins(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run
 
-    result = run(epochs=args.epochs, seed=args.seed)
+    result = run(epochs=args.epochs, seed=args.seed, learning_rate=args.learning_rate)
     return 0 if result["final_loss"] < result["initial_loss"] else 1
 
 
@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="train the original example on the shipped digits")
     demo.add_argument("--epochs", type=int, default=100)
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--learning-rate", type=float, default=0.003, help="gradient-descent rate (the original: 0.003)")
     demo.set_defaults(handler=_demo)
 
     train = commands.add_parser("train", help="train the model a JSON config describes and save it (see examples/)")
