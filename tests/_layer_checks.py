@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import numerical_gradient
 
 from minikeras_core import get
 
@@ -11,21 +12,6 @@ def built(name: str, input_shape: tuple, seed: int = 0, dtype: str = "float64", 
     """A layer from the registry, built for ``input_shape`` (no batch axis)."""
     layer = get("layer", name, **kwargs)
     return layer.build(input_shape, dtype=dtype, rng=np.random.default_rng(seed))
-
-
-def numeric_grad(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of the scalar ``f()`` with respect to every entry of ``array`` (changed in place, then restored)."""
-    grad = np.zeros_like(array)
-    flat, out = array.reshape(-1), grad.reshape(-1)
-    for k in range(flat.size):
-        saved = flat[k]
-        flat[k] = saved + eps
-        plus = f()
-        flat[k] = saved - eps
-        minus = f()
-        flat[k] = saved
-        out[k] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def check_gradients(layer, X: np.ndarray, seed: int = 1, rtol: float = 1e-6, atol: float = 1e-8) -> None:
@@ -38,9 +24,9 @@ def check_gradients(layer, X: np.ndarray, seed: int = 1, rtol: float = 1e-6, ato
     layer.forward(X, training=True)
     dX = layer.backward(R)
     analytic = {name: g.copy() for name, g in layer.grads.items()}
-    np.testing.assert_allclose(dX, numeric_grad(loss, X), rtol=rtol, atol=atol, err_msg="input gradient")
+    np.testing.assert_allclose(dX, numerical_gradient(loss, X), rtol=rtol, atol=atol, err_msg="input gradient")
     for name, param in layer.params.items():
-        np.testing.assert_allclose(analytic[name], numeric_grad(loss, param), rtol=rtol, atol=atol, err_msg=name)
+        np.testing.assert_allclose(analytic[name], numerical_gradient(loss, param), rtol=rtol, atol=atol, err_msg=name)
 
 
 def check_skips_input_grad(layer, X: np.ndarray) -> None:
