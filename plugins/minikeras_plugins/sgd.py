@@ -12,6 +12,8 @@ class GradientDescentOptimizer(Optimizer):
     ``w = w + v``, or with Nesterov ``w = w + m * v - lr * g``.
     """
 
+    elementwise = True  # each entry's update is its own: the model may update one flat buffer
+
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(learning_rate)
         momentum = float(momentum)
