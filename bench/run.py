@@ -384,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-model", choices=("conv", "dense"), default="conv",
                         help="seed workload: the original Conv2D model, or the demo's Dense stand-in while conv2d is not installed")
     parser.add_argument("--threads", type=int, default=None, help="threads for both frameworks (default: numpy's BLAS threads)")
+    parser.add_argument("--min-seconds", type=float, default=None,
+                        help="each timed measurement repeats its pass to last at least this long (default 0.5, 0.15 with --quick)")
     parser.add_argument("--no-torch", action="store_true", help="measure Mini-Keras alone")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--json", default=str(ROOT / "bench" / "results.json"), help="where to write the results")
@@ -428,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
             results["workloads"][name] = {"status": message, "missing": missing}
             continue
         log(f"{name}: {wl.description}" + "".join(f"; note: {n}" for n in wl.notes))
-        entry = bench_workload(wl, frameworks, rounds, log, 0.15 if args.quick else 0.5)
+        entry = bench_workload(wl, frameworks, rounds, log, args.min_seconds or (0.15 if args.quick else 0.5))
         entry.update(status="ok", description=wl.description, notes=wl.notes, batch=wl.batch,
                      train_samples_per_round=wl.train_samples * wl.epochs, predict_samples=wl.predict_samples)
         if not args.no_memory:

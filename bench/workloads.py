@@ -212,9 +212,9 @@ def workloads(optimizer: str = "adam", seed_model: str = "conv", scale: float = 
             lambda count, s: teacher_data((32, 16), 10, count, s), learning_rate=lr, notes=list(notes)),
         "seed": Workload(
             "seed",
-            "original example on digits 0/1 (360 samples), batch 300, gradient descent"
+            "original example on digits 0/1 (360 samples), batch 300, gradient descent, 100 epochs per fit"
             + (" (Dense stand-in: Flatten, Dense 4, Dense 1)" if dense_seed else " (Conv 3x3, Pool 2/1, Conv 2x2, Dense 1)"),
-            300, 360, max(1, round(20 * scale)), 3600,
+            300, 360, max(1, round(100 * scale)), 3600,
             ("flatten", "dense") if dense_seed else ("conv2d", "maxpool2d", "flatten", "dense"), "sgd",
             mk_seed_dense if dense_seed else mk_seed, torch_seed_dense if dense_seed else torch_seed,
             seed_data, loss="binary_cross_entropy", learning_rate=0.3,

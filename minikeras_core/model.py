@@ -336,11 +336,17 @@ def _as_array(value: Any, argument: str, method: str, dtype: np.dtype | None) ->
         raise TypeError(f"{method}(): {argument} must be numeric, got an array of dtype {array.dtype}")
     if array.ndim == 0 or len(array) == 0:
         raise ValueError(f"{method}(): {argument} is empty (shape {array.shape}); expected at least one sample")
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+    if array.dtype.kind == "f" and not _all_finite(array):
         raise ValueError(f"{method}(): {argument} contains NaN or infinity; expected finite numbers")
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     return array
+
+
+def _all_finite(array: np.ndarray, chunk_bytes: int = 1 << 20) -> bool:
+    """``np.isfinite(array).all()``, a slice of samples at a time, so the check never doubles the data's memory."""
+    rows = max(1, chunk_bytes // max(1, array[:1].nbytes))
+    return all(np.isfinite(array[start : start + rows]).all() for start in range(0, len(array), rows))
 
 
 def _chunks(n: int, batch_size: int | None, default: int = 256):
