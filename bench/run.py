@@ -12,10 +12,12 @@ How it measures:
   index for PyTorch) and one prediction in chunks of 256 samples, for each framework, alternating
   which goes first so that drift of the machine hits both. The ratio Mini-Keras / PyTorch is taken
   per round; the median and range are reported.
-- Memory: each (framework, workload, phase) runs in a fresh subprocess, which records its
-  ``ru_maxrss`` after importing the framework and making the data (the baseline) and again after the
-  phase; the peak memory reported is the difference, i.e. what the model, its training state and
-  its intermediate arrays added on top of the interpreter, the library and the data.
+- Memory: each (framework, workload, phase) runs in a fresh subprocess. Its baseline is the resident
+  set after importing the framework, making the data and one tiny warm-up step (so one-time
+  library set-up is not charged to the workload); for prediction the model is built before the
+  baseline too. The kernel's peak (VmHWM) is then reset to the baseline and read after the phase:
+  the figure is what training (building the model, gradients, optimizer state, intermediate
+  arrays) or prediction (intermediate arrays, output) added at its peak.
 - BLAS rate: the eight matrix products of one MLP training step (forward, weight gradients, input
   gradients of layers 2 and 3) timed on their own in numpy, in GFLOP/s; the fraction of it that
   Mini-Keras's MLP training reaches counts those same FLOPs per sample.
@@ -235,7 +237,8 @@ RUNNERS = {"minikeras": MiniKerasRunner, "pytorch": TorchRunner}
 def child(framework: str, workload: str, phase: str, optimizer: str, seed_model: str, scale: float, threads: int) -> dict:
     """Run one phase in this (fresh) process and return how far it raised the resident set, in MiB.
 
-    The baseline is the resident set after importing the framework and making the data; the
+    The baseline is the resident set after importing the framework, making the data, a tiny warm-up
+    step (one-time library set-up) and, for prediction only, building the model; the
     kernel's high-water mark (VmHWM) is reset to it through ``/proc/self/clear_refs`` so that
     transient peaks of the imports do not hide the workload's. Without that file (not Linux),
     ``ru_maxrss`` is used, which may then understate small workloads.
@@ -246,12 +249,12 @@ def child(framework: str, workload: str, phase: str, optimizer: str, seed_model:
     n = wl.train_samples if phase == "train" else wl.predict_samples
     data = runner_cls.data(_Bare(runner_cls, wl), n, 1 if phase == "train" else 2)
     _warm_up(framework)
+    runner = None if phase == "train" else runner_cls(wl)  # predicting: the (trained) model exists already
     gc.collect()
     reset = _reset_peak()
     baseline = _status_kib("VmRSS") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    runner = runner_cls(wl)
-    if phase == "train":
-        runner.train(*data)
+    if phase == "train":  # training: building the model, its gradients and optimizer state count
+        runner_cls(wl).train(*data)
     else:
         runner.predict(data[0])
     peak = _status_kib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -408,6 +411,10 @@ def main(argv: list[str] | None = None) -> int:
         log(f"BLAS: {blas['internal_api']} {blas['version']}, kernel {blas['architecture']}, {blas['num_threads']} threads ({blas['threading_layer']})")
     if any(info["openblas_env"][k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")):
         log("warning: OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE are set; run with `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` for figures")
+    load = os.getloadavg()
+    info["loadavg_before"] = load
+    log(f"Load average before the run: {load[0]:.2f} (1 min) on {info['nproc']} CPUs"
+        + ("; other work is running, expect noisy figures" if load[0] > 0.5 * (info["nproc"] or 1) else ""))
     log(f"Threads: {args.threads} for numpy's BLAS" + (" and PyTorch" if torch is not None else ""))
     if torch is None:
         log(f"PyTorch: not installed{' (--no-torch)' if args.no_torch else ''}; Mini-Keras figures alone (to compare: {TORCH_PIP})")
@@ -456,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
             mem = [memory.get(fw, {}).get(phase, {}).get("delta_mib") for fw in ("minikeras", "pytorch")]
             log(f"{name:<8} {phase:<8} {mk_s:>14,.0f} {'-' if pt_s is None else f'{pt_s:,.0f}':>12} {ratio:>22} "
                 + " ".join(f"{'-' if m is None else f'{m:.1f}':>8}" for m in mem))
+    results["machine"]["loadavg_after"] = os.getloadavg()
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=1, default=float))
     log(f"\nResults written to {args.json}")
