@@ -125,15 +125,24 @@ class Sequential:
     # -- weights ------------------------------------------------------------------------------
     def _params(self) -> list[np.ndarray]:
         """The arrays the optimizer updates: every weight, or the one flat buffer holding them all."""
-        if self._flat is not None:
+        if getattr(self, "_flat", None) is not None:
             return [self._flat[0]]
         return [p for layer in self.layers for p in layer.params.values()]
 
     def _grads(self) -> list[np.ndarray]:
         """The gradients matching ``_params()``."""
-        if self._flat is not None:
+        if getattr(self, "_flat", None) is not None:
             return [self._flat[1]]
         return [g for layer in self.layers for g in layer.grads.values()]
+
+    def _flat_intact(self) -> bool:
+        """Whether every weight and gradient is still a view of the flat buffers (a deep copy or pickle makes copies)."""
+        flat_params, flat_grads = self._flat
+        return all(
+            layer.params[name].base is flat_params and layer.grads[name].base is flat_grads
+            for layer in self.layers
+            for name in layer.params
+        )
 
     def _prepare_training(self) -> None:
         """Set up the optimizer's view of the weights once per (layers, weights, optimizer) combination.
@@ -148,9 +157,10 @@ class Sequential:
         """
         # Identity (not equality) of the optimizer, the layers and their weight dicts; holding them keeps ids unique.
         key = [self.optimizer, *self.layers, *(layer.params for layer in self.layers)]
-        previous = self._training_key
+        previous = getattr(self, "_training_key", None)
         if previous is not None and len(previous) == len(key) and all(a is b for a, b in zip(previous, key)):
-            return
+            if self._flat is None or self._flat_intact():
+                return
         self._training_key = key
         self._flat = None
         weights = [(layer, name) for layer in self.layers for name in layer.params]

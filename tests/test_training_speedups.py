@@ -69,6 +69,7 @@ def test_set_weights_writes_through_to_the_flat_buffer():
     new = [np.full_like(w, i + 1.0) for i, w in enumerate(m.get_weights())]
     m.set_weights(new)
     np.testing.assert_array_equal(m._params()[0], np.concatenate([w.ravel() for w in new]))
+    assert m._flat_intact()  # so the buffers are built once, not at every step
     for layer in m.layers:  # the layers' weights and gradients are views of the two buffers
         for name in layer.params:
             assert np.shares_memory(layer.params[name], m._flat[0])
@@ -150,3 +151,21 @@ def test_relu_backward_passes_the_gradient_where_the_input_is_positive():
     out = relu.backward(X, g)
     np.testing.assert_array_equal(out, [[0.0, 0.0, 7.0, -8.0]])
     assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copied_model_trains_its_own_weights(how):
+    import copy
+    import pickle
+
+    X, y = data()
+    m = model(GradientDescentOptimizer(0.05, momentum=0.9))
+    m.fit(X, y, n_epochs=1, batch_size=16, shuffle=False, verbose=0)
+    twin = copy.deepcopy(m) if how == "deepcopy" else pickle.loads(pickle.dumps(m))
+    before = twin.get_weights()
+    for each in (m, twin):
+        each.fit(X, y, n_epochs=2, batch_size=16, shuffle=False, verbose=0)
+    after = twin.get_weights()
+    assert all(not np.array_equal(a, b) for a, b in zip(before, after))  # the copy's layers did train
+    for a, b in zip(after, m.get_weights()):  # and exactly as the original
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
