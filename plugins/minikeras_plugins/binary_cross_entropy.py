@@ -26,12 +26,14 @@ class BinaryCrossEntropy(Loss):
         return y_pred, y_true, expected
 
     def _clipped(self, y_pred: np.ndarray) -> np.ndarray:
-        eps = np.asarray(self.epsilon, dtype=y_pred.dtype)
-        return np.clip(y_pred, eps, 1 - eps)
+        eps = y_pred.dtype.type(self.epsilon)
+        return np.minimum(np.maximum(y_pred, eps), 1 - eps)  # np.clip's result, with less overhead on small arrays
 
     def per_sample(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         p = self._clipped(y_pred)
-        return -np.mean(y_true * np.log(p) + (1 - y_true) * np.log1p(-p), axis=-1)
+        terms = y_true * np.log(p)
+        terms += (1 - y_true) * np.log1p(-p)
+        return np.add.reduce(terms, axis=-1) / -y_pred.shape[-1]
 
     def per_sample_grad(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         p = self._clipped(y_pred)

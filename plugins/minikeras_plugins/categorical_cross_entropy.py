@@ -29,12 +29,12 @@ class CategoricalCrossEntropy(Loss):
     def _normalized(self, y_pred: np.ndarray):
         total = np.maximum(y_pred.sum(axis=-1, keepdims=True), np.finfo(y_pred.dtype).tiny)
         q = y_pred / total
-        eps = np.asarray(self.epsilon, dtype=y_pred.dtype)
-        return total, q, np.clip(q, eps, 1 - eps)
+        eps = y_pred.dtype.type(self.epsilon)
+        return total, q, np.minimum(np.maximum(q, eps), 1 - eps)  # np.clip's result, with less overhead
 
     def per_sample(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         _, _, clipped = self._normalized(y_pred)
-        return -np.sum(y_true * np.log(clipped), axis=-1)
+        return -np.add.reduce(y_true * np.log(clipped), axis=-1)
 
     def per_sample_grad(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         # L = -sum_i y_i log clip(q_i), q = p / S: dL/dp_j = (a_j - sum_i a_i q_i) / S, a_i = dL/dq_i
