@@ -32,7 +32,9 @@ class Layer(Configurable, ABC):
       needs when ``training`` is true.
     - ``call_backward(grad_Z)``: return ``dL/dX`` and write each weight's gradient into
       ``self.grads[name]`` in place (``self.grads[name][...] = ...``), so that optimizers and
-      flat parameter buffers see it.
+      flat parameter buffers see it. When ``self.need_input_grad`` is false the caller will not
+      use ``dL/dX`` (the model clears it on its first layer while training, whose input is the
+      data): a layer may then skip computing it and return ``None``; it must still fill ``grads``.
 
     The base class checks input shapes, applies the optional ``activation`` after ``call``
     (``Y = activation(Z)``) and its vector-Jacobian product before ``call_backward``.
@@ -54,6 +56,9 @@ class Layer(Configurable, ABC):
         of one sample, such as ``[{"units": 3, "input_size": (4,)}]``.
         """
         return None
+
+    #: Whether ``backward`` must return ``dL/dX``; see ``call_backward``.
+    need_input_grad = True
 
     def __init__(
         self,

@@ -37,6 +37,8 @@ class Sequential:
         self.metrics: list = []
         self.stop_training = False
         self._rng = np.random.default_rng(seed)
+        self._flat: tuple[np.ndarray, np.ndarray] | None = None  # (weights, gradients) when flattened
+        self._training_key = None
         for layer in layers or []:
             self.add(layer)
 
@@ -119,10 +121,65 @@ class Sequential:
 
     # -- weights ------------------------------------------------------------------------------
     def _params(self) -> list[np.ndarray]:
+        """The arrays the optimizer updates: every weight, or the one flat buffer holding them all."""
+        if getattr(self, "_flat", None) is not None:
+            return [self._flat[0]]
         return [p for layer in self.layers for p in layer.params.values()]
 
     def _grads(self) -> list[np.ndarray]:
+        """The gradients matching ``_params()``."""
+        if getattr(self, "_flat", None) is not None:
+            return [self._flat[1]]
         return [g for layer in self.layers for g in layer.grads.values()]
+
+    def _flat_intact(self) -> bool:
+        """Whether every weight and gradient is still a view of the flat buffers (a deep copy or pickle makes copies)."""
+        flat_params, flat_grads = self._flat
+        return all(
+            layer.params[name].base is flat_params and layer.grads[name].base is flat_grads
+            for layer in self.layers
+            for name in layer.params
+        )
+
+    def _prepare_training(self) -> None:
+        """Set up the optimizer's view of the weights once per (layers, weights, optimizer) combination.
+
+        An element-wise optimizer (``optimizer.elementwise``: each entry's update depends on that
+        entry alone, as in SGD or Adam) gives the same result on one long vector as on each array,
+        so the weights move into one contiguous buffer and the gradients into another, and each
+        step makes one ``apply`` call over long vectors instead of one per array. Layers keep
+        working unchanged: their ``params`` / ``grads`` entries become views into the buffers. The
+        optimizer's state then has one slot, for the flat buffer (per-array state already built is
+        concatenated into it, so training carries on exactly).
+        """
+        # Identity (not equality) of the optimizer, the layers and their weight dicts; holding them keeps ids unique.
+        key = [self.optimizer, *self.layers, *(layer.params for layer in self.layers)]
+        previous = getattr(self, "_training_key", None)
+        if previous is not None and len(previous) == len(key) and all(a is b for a, b in zip(previous, key)):
+            if self._flat is None or self._flat_intact():
+                return
+        self._training_key = key
+        self._flat = None
+        weights = [(layer, name) for layer in self.layers for name in layer.params]
+        dtypes = {layer.params[name].dtype for layer, name in weights}
+        if not getattr(self.optimizer, "elementwise", False) or not weights or len(dtypes) != 1:
+            return
+        dtype = dtypes.pop()
+        total = sum(layer.params[name].size for layer, name in weights)
+        flat_params, flat_grads = np.empty(total, dtype), np.zeros(total, dtype)
+        offset = 0
+        for layer, name in weights:
+            param = layer.params[name]
+            stop = offset + param.size
+            view = flat_params[offset:stop].reshape(param.shape)
+            view[...] = param
+            layer.params[name] = view
+            grad = flat_grads[offset:stop].reshape(param.shape)
+            grad[...] = layer.grads[name]
+            layer.grads[name] = grad
+            offset = stop
+        _flatten_optimizer_state(self.optimizer, [layer.params[name].shape for layer, name in weights])
+        self._flat = (flat_params, flat_grads)
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of every layer's weights, layer by layer in Keras's order."""
@@ -146,16 +203,21 @@ class Sequential:
         return X
 
     def _backward(self, y_pred: np.ndarray, y_true: np.ndarray) -> None:
-        last = self.layers[-1]
-        grad = None
+        last, first = self.layers[-1], self.layers[0]
+        fused = None
         if last.activation is not None and type(last).backward is Layer.backward:
-            grad = self.loss.fused_grad(last.activation, y_pred, y_true)
-        if grad is not None:
-            grad = last.backward(grad, through_activation=False)
-        else:
-            grad = last.backward(self.loss.grad_input(y_pred, y_true))
-        for layer in reversed(self.layers[:-1]):
-            grad = layer.backward(grad)
+            fused = self.loss.fused_grad(last.activation, y_pred, y_true)
+        saved = first.need_input_grad
+        first.need_input_grad = False  # dL/d(data) is never used: the first layer may skip computing it
+        try:
+            if fused is not None:
+                grad = last.backward(fused, through_activation=False)
+            else:
+                grad = last.backward(self.loss.grad_input(y_pred, y_true))
+            for layer in reversed(self.layers[:-1]):
+                grad = layer.backward(grad)
+        finally:
+            first.need_input_grad = saved
 
     def fit(
         self,
@@ -257,6 +319,7 @@ class Sequential:
 
     def train_on_batch(self, X: np.ndarray, y: np.ndarray) -> float:
         """One gradient step on one batch (already checked and cast); returns the batch's loss."""
+        self._prepare_training()
         y_pred = self._forward(X, training=True)
         self._last_output = y_pred  # fit computes the training metrics from it
         loss = self.loss(y_pred, y)
@@ -461,6 +524,15 @@ class Sequential:
         load_weights(self, path)
 
 
+def _flatten_optimizer_state(optimizer: Any, shapes: list[tuple]) -> None:
+    """Concatenate per-array optimizer state (one slot per weight, arrays of the weight's shape) into one flat slot."""
+    state = getattr(optimizer, "state", None)
+    if not state or [tuple(s) for s in optimizer._shapes()] != [tuple(s) for s in shapes]:
+        return  # nothing built yet, or already flat: apply() checks it
+    optimizer.state = [{key: np.concatenate([slot[key].ravel() for slot in state]) for key in state[0]}]
+    optimizer._state_shapes = [(sum(int(np.prod(s)) for s in shapes),)]
+
+
 def _check_kind_and_size(array: np.ndarray, argument: str, method: str) -> None:
     if array.dtype.kind not in "fiub":
         raise TypeError(f"{method}(): {argument} must be numeric, got an array of dtype {array.dtype}")
@@ -474,11 +546,17 @@ def _as_array(value: Any, argument: str, method: str, dtype: np.dtype | None) ->
     except (TypeError, ValueError) as err:  # ragged lists and the like
         raise TypeError(f"{method}(): {argument} must be a numeric array, got {type(value).__name__} ({err})") from None
     _check_kind_and_size(array, argument, method)
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+    if array.dtype.kind == "f" and not _all_finite(array):
         raise ValueError(f"{method}(): {argument} contains NaN or infinity; expected finite numbers")
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     return array
+
+
+def _all_finite(array: np.ndarray, chunk_bytes: int = 1 << 20) -> bool:
+    """``np.isfinite(array).all()``, a slice of samples at a time, so the check never doubles the data's memory."""
+    rows = max(1, chunk_bytes // max(1, array[:1].nbytes))
+    return all(np.isfinite(array[start : start + rows]).all() for start in range(0, len(array), rows))
 
 
 def _chunks(n: int, batch_size: int | None, default: int = 256):

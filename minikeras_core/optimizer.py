@@ -18,6 +18,11 @@ class Optimizer(Configurable, ABC):
     it is ``t``, from 1, in Adam's bias correction) and ``self.learning_rate`` is the rate in
     force. State belongs to a weight's position in the list given to ``apply``, is kept in the
     weight's dtype, and can be read out and restored with ``get_state`` / ``set_state``.
+
+    Set the class attribute ``elementwise = True`` when each entry's update depends on that entry
+    (and its own state) alone, as in SGD, Adam, AdaGrad or RMSprop: the model may then hand the
+    optimizer all weights as one flat array (and the gradients as another), so ``apply`` gets a
+    single weight and ``get_state`` has a single slot, shaped ``(number of weights,)``.
     """
 
     #: True when the update of each entry depends only on that entry's gradient and state, so

@@ -1,5 +1,7 @@
 """Binary cross-entropy."""
 
+from functools import cache
+
 import numpy as np
 
 from minikeras_core import Loss, registered_name
@@ -25,12 +27,14 @@ class BinaryCrossEntropy(Loss):
         return y_pred, y_true, expected
 
     def _clipped(self, y_pred: np.ndarray) -> np.ndarray:
-        eps = np.asarray(self.epsilon, dtype=y_pred.dtype)
-        return np.clip(y_pred, eps, 1 - eps)
+        eps = y_pred.dtype.type(self.epsilon)
+        return np.minimum(np.maximum(y_pred, eps), 1 - eps)  # np.clip's result, with less overhead on small arrays
 
     def per_sample(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         p = self._clipped(y_pred)
-        return -np.mean(y_true * np.log(p) + (1 - y_true) * np.log1p(-p), axis=-1)
+        terms = y_true * np.log(p)
+        terms += (1 - y_true) * np.log1p(-p)
+        return np.add.reduce(terms, axis=-1) / -y_pred.shape[-1]
 
     def per_sample_grad(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         p = self._clipped(y_pred)
@@ -38,7 +42,13 @@ class BinaryCrossEntropy(Loss):
         return np.where(inside, (p - y_true) / (p * (1 - p)), 0) / y_pred.shape[-1]
 
     def fused_grad(self, activation, y_pred: np.ndarray, y_true: np.ndarray):
-        if registered_name(activation) != "sigmoid":
+        if not _registered_as(type(activation), "sigmoid"):
             return None
         y_true = self.prepare_targets(y_pred, y_true)
         return (y_pred - y_true) / y_pred.size
+
+
+@cache
+def _registered_as(cls: type, name: str) -> bool:
+    """Whether ``cls`` is the plugin registered as ``name``; cached, as ``fused_grad`` asks at every step."""
+    return registered_name(cls) == name

@@ -1,5 +1,7 @@
 """Categorical cross-entropy over the last (class) axis."""
 
+from functools import cache
+
 import numpy as np
 
 from minikeras_core import Loss, registered_name
@@ -28,12 +30,12 @@ class CategoricalCrossEntropy(Loss):
     def _normalized(self, y_pred: np.ndarray):
         total = np.maximum(y_pred.sum(axis=-1, keepdims=True), np.finfo(y_pred.dtype).tiny)
         q = y_pred / total
-        eps = np.asarray(self.epsilon, dtype=y_pred.dtype)
-        return total, q, np.clip(q, eps, 1 - eps)
+        eps = y_pred.dtype.type(self.epsilon)
+        return total, q, np.minimum(np.maximum(q, eps), 1 - eps)  # np.clip's result, with less overhead
 
     def per_sample(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         _, _, clipped = self._normalized(y_pred)
-        return -np.sum(y_true * np.log(clipped), axis=-1)
+        return -np.add.reduce(y_true * np.log(clipped), axis=-1)
 
     def per_sample_grad(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         # L = -sum_i y_i log clip(q_i), q = p / S: dL/dp_j = (a_j - sum_i a_i q_i) / S, a_i = dL/dq_i
@@ -42,8 +44,14 @@ class CategoricalCrossEntropy(Loss):
         return (a - np.sum(a * q, axis=-1, keepdims=True)) / total
 
     def fused_grad(self, activation, y_pred: np.ndarray, y_true: np.ndarray):
-        if registered_name(activation) != "softmax":
+        if not _registered_as(type(activation), "softmax"):
             return None
         y_true = self.prepare_targets(y_pred, y_true)
         count = y_pred.size // y_pred.shape[-1]
         return (y_pred * y_true.sum(axis=-1, keepdims=True) - y_true) / count
+
+
+@cache
+def _registered_as(cls: type, name: str) -> bool:
+    """Whether ``cls`` is the plugin registered as ``name``; cached, as ``fused_grad`` asks at every step."""
+    return registered_name(cls) == name

@@ -47,10 +47,12 @@ class Dense(Layer):
             Z += self.params["bias"]
         return Z
 
-    def call_backward(self, grad: np.ndarray) -> np.ndarray:
+    def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
         X = self._X.reshape(-1, self._X.shape[-1])
         G = grad.reshape(-1, self.units)
         np.matmul(X.T, G, out=self.grads["kernel"])
         if self.use_bias:
-            np.sum(G, axis=0, out=self.grads["bias"])
+            np.add.reduce(G, axis=0, out=self.grads["bias"])
+        if not self.need_input_grad:  # the first layer of a model: dL/dX would be a third matrix product, unused
+            return None
         return grad @ self.params["kernel"].T

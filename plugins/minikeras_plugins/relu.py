@@ -15,4 +15,5 @@ class ReLU(ElementwiseActivation):
         return (X > 0).astype(X.dtype)
 
     def backward(self, X: np.ndarray, grad_out: np.ndarray, Y: np.ndarray | None = None) -> np.ndarray:
-        return np.where(X > 0, grad_out, 0).astype(grad_out.dtype, copy=False)
+        # A product with the boolean mask: several times faster than np.where with a scalar, same dtype.
+        return np.multiply(grad_out, X > 0, dtype=grad_out.dtype)

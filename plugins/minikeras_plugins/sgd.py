@@ -17,7 +17,7 @@ class GradientDescentOptimizer(Optimizer):
     (zeros at the start) exists only when ``momentum`` is not 0.
     """
 
-    elementwise = True
+    elementwise = True  # each entry's update is its own: the model may update one flat buffer
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(learning_rate)

@@ -1,0 +1,171 @@
+"""The training fast paths keep the mathematics: flat parameter buffer, skipped input gradient, float32."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minikeras_core as mk
+
+GradientDescentOptimizer = type(mk.get("optimizer", "sgd"))  # found by name, as the core finds it
+
+
+class PerArraySGD(GradientDescentOptimizer):
+    """The same rule, declared not element-wise, so the model keeps one update per weight array."""
+
+    elementwise = False
+
+
+def data(n=48, features=6, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, features))
+    return X, np.eye(classes)[rng.integers(0, classes, n)]
+
+
+def model(optimizer, dtype="float64", seed=3):
+    m = mk.Sequential(seed=seed, dtype=dtype)
+    m.add("dense", units=5, activation="relu", input_size=(6,))
+    m.add("dense", units=4, activation="tanh")
+    m.add("dense", units=3, activation="softmax")
+    m.compile("categorical_cross_entropy", optimizer=optimizer)
+    return m
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_flat_buffer_gives_the_weights_of_per_array_updates(nesterov):
+    X, y = data()
+    flat = model(GradientDescentOptimizer(0.05, momentum=0.9, nesterov=nesterov))
+    per_array = model(PerArraySGD(0.05, momentum=0.9, nesterov=nesterov))
+    for m in (flat, per_array):
+        m.fit(X, y, n_epochs=5, batch_size=16, shuffle=False, verbose=0)
+    assert flat._flat is not None and per_array._flat is None
+    for a, b in zip(flat.get_weights(), per_array.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    # The flat optimizer state is one slot: the per-array velocities laid end to end.
+    state = flat.optimizer.get_state()
+    expected = np.concatenate([s["velocity"].ravel() for s in per_array.optimizer.get_state()["slots"]])
+    assert len(state["slots"]) == 1 and state["shapes"] == [[flat.count_params()]]
+    np.testing.assert_allclose(state["slots"][0]["velocity"], expected, rtol=0, atol=1e-6)
+
+
+def test_per_array_state_and_weights_carry_over_into_the_flat_buffer():
+    X, y = data()
+    reference = model(PerArraySGD(0.05, momentum=0.9))
+    reference.fit(X, y, n_epochs=2, batch_size=16, shuffle=False, verbose=0)
+    resumed = model(GradientDescentOptimizer(0.05, momentum=0.9), seed=99)
+    resumed.set_weights(reference.get_weights())
+    resumed.optimizer.set_state(reference.optimizer.get_state())  # per-array slots, velocity built
+    for m in (reference, resumed):
+        m.fit(X, y, n_epochs=2, batch_size=16, shuffle=False, verbose=0)
+    assert resumed._flat is not None
+    for a, b in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+
+
+def test_set_weights_writes_through_to_the_flat_buffer():
+    X, y = data()
+    m = model(GradientDescentOptimizer(0.05))
+    m.fit(X, y, n_epochs=1, batch_size=16, verbose=0)
+    new = [np.full_like(w, i + 1.0) for i, w in enumerate(m.get_weights())]
+    m.set_weights(new)
+    np.testing.assert_array_equal(m._params()[0], np.concatenate([w.ravel() for w in new]))
+    assert m._flat_intact()  # so the buffers are built once, not at every step
+    for layer in m.layers:  # the layers' weights and gradients are views of the two buffers
+        for name in layer.params:
+            assert np.shares_memory(layer.params[name], m._flat[0])
+            assert np.shares_memory(layer.grads[name], m._flat[1])
+
+
+def test_replacing_the_optimizer_by_a_non_elementwise_one_leaves_the_flat_buffer():
+    X, y = data()
+    m = model(GradientDescentOptimizer(0.05))
+    m.fit(X, y, n_epochs=1, batch_size=16, verbose=0)
+    before = m.get_weights()
+    m.fit(X, y, n_epochs=1, batch_size=16, verbose=0, optimizer=PerArraySGD(0.05))
+    assert m._flat is None and len(m.optimizer.state) == 6
+    assert any(not np.array_equal(a, b) for a, b in zip(before, m.get_weights()))
+
+
+@pytest.mark.parametrize(("loss", "activation", "targets"), [
+    ("categorical_cross_entropy", "softmax", "one_hot"), ("binary_cross_entropy", "sigmoid", "binary")])
+def test_model_weight_gradients_match_finite_differences(loss, activation, targets):
+    # The first layer skips dL/dX inside the model; its weight gradients must stay exact.
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((7, 6))
+    units = 3 if targets == "one_hot" else 2
+    y = np.eye(3)[rng.integers(0, 3, 7)] if targets == "one_hot" else rng.integers(0, 2, (7, 2)).astype(float)
+    m = mk.Sequential(seed=0, dtype="float64")
+    m.add("dense", units=5, activation="tanh", input_size=(6,))
+    m.add("dense", units=units, activation=activation)
+    m.compile(loss, optimizer=GradientDescentOptimizer(0.1))
+    m._prepare_training()
+    m._backward(m._forward(X, training=True), y)
+    analytic = m._grads()[0].copy()
+    flat = m._params()[0]
+    numeric = np.empty_like(flat)
+    for i in range(flat.size):
+        saved = flat[i]
+        flat[i] = saved + 1e-6
+        up = m.loss(m._forward(X, False), y)
+        flat[i] = saved - 1e-6
+        down = m.loss(m._forward(X, False), y)
+        flat[i] = saved
+        numeric[i] = (up - down) / 2e-6
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_first_layer_skips_its_input_gradient_only_inside_the_model():
+    X, y = data()
+    m = model(GradientDescentOptimizer(0.05))
+    calls = []
+    first = m.layers[0]
+    original = first.call_backward
+
+    def spy(grad):
+        result = original(grad)
+        calls.append((first.need_input_grad, result))
+        return result
+
+    first.call_backward = spy
+    m.train_on_batch(X[:8], y[:8])
+    assert calls == [(False, None)]
+    assert first.need_input_grad is True  # restored for direct use
+    first.forward(X[:8], training=True)
+    assert first.backward(np.ones((8, 5))).shape == (8, 6)
+
+
+def test_float32_stays_float32_through_a_training_step():
+    X, y = data()
+    m = model(GradientDescentOptimizer(0.05, momentum=0.9, nesterov=True), dtype="float32")
+    m.fit(X.astype(np.float32), y.astype(np.float32), n_epochs=1, batch_size=16, verbose=0)
+    arrays = [*m._params(), *m._grads(), *(v for s in m.optimizer.state for v in s.values())]
+    arrays += [a for layer in m.layers for a in (layer._Z, layer._Y, layer._X)]
+    assert all(a.dtype == np.float32 for a in arrays), {a.dtype for a in arrays}
+    assert m.predict(X).dtype == np.float32
+
+
+def test_relu_backward_passes_the_gradient_where_the_input_is_positive():
+    relu = mk.get("activation", "relu")
+    X = np.array([[-1.0, 0.0, 2.0, 3.0]], np.float32)
+    g = np.array([[5.0, 6.0, 7.0, -8.0]], np.float32)
+    out = relu.backward(X, g)
+    np.testing.assert_array_equal(out, [[0.0, 0.0, 7.0, -8.0]])
+    assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copied_model_trains_its_own_weights(how):
+    import copy
+    import pickle
+
+    X, y = data()
+    m = model(GradientDescentOptimizer(0.05, momentum=0.9))
+    m.fit(X, y, n_epochs=1, batch_size=16, shuffle=False, verbose=0)
+    twin = copy.deepcopy(m) if how == "deepcopy" else pickle.loads(pickle.dumps(m))
+    before = twin.get_weights()
+    for each in (m, twin):
+        each.fit(X, y, n_epochs=2, batch_size=16, shuffle=False, verbose=0)
+    after = twin.get_weights()
+    assert all(not np.array_equal(a, b) for a, b in zip(before, after))  # the copy's layers did train
+    for a, b in zip(after, m.get_weights()):  # and exactly as the original
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
