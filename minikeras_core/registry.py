@@ -240,8 +240,8 @@ def _unknown_message(kind: str, name: str, infos: list[PluginInfo]) -> str:
     suggestion = ", ".join(dict.fromkeys(repr(candidates[c]) for c in close))
     return (
         f"unknown {kind} {name!r}"
-        + (f"; did you mean {suggestion}?" if suggestion else "")
-        + f" See all names with `minikeras plugins` or minikeras_core.list_plugins({kind!r})"
+        + (f"; did you mean {suggestion}" if suggestion else "")
+        + f". See all names with `minikeras plugins` or minikeras_core.list_plugins({kind!r})"
     )
 
 

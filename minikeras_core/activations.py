@@ -1,0 +1,5 @@
+"""The installed activation plugins by class name: ``from minikeras_core.activations import ...`` resolves through the registry."""
+
+from ._namespace import plugin_namespace
+
+__getattr__, __dir__ = plugin_namespace("activation")
