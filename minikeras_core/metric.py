@@ -45,7 +45,25 @@ class Metric(Configurable, ABC):
         if y_true.shape == y_pred.shape[:-1]:
             # one unit: restore its axis; k > 1 units: integer class ids become one-hot rows
             y_true = y_true[..., None] if classes == 1 else np.eye(classes, dtype=y_pred.dtype)[y_true.astype(np.int64)]
+        if y_true.shape != y_pred.shape:
+            raise ValueError(
+                f"{type(self).__name__}: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; expected "
+                f"the same shape or class ids of shape {y_pred.shape[:-1]}"
+            )
         return float(np.mean(self.per_sample(y_pred, y_true), dtype=np.float64))
+
+    #: Checks of ``minikeras_core.testing`` this plugin is known to fail: ``{"check_name": "why"}``.
+    expected_failures: dict[str, str] = {}
+
+    @classmethod
+    def conformance_cases(cls) -> list[dict] | None:
+        """Constructor keyword sets for the conformance checks, or ``None`` (not declared: the defaults)."""
+        return None
+
+    @classmethod
+    def hand_computed_case(cls) -> tuple | None:
+        """``(y_pred, y_true, expected_value)``: a small case worked out by hand, which a conformance check compares."""
+        return None
 
     @abstractmethod
     def per_sample(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
@@ -64,13 +82,6 @@ class Metric(Configurable, ABC):
             f"{owner}: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; expected one-hot rows "
             f"of the same shape or class ids of shape {y_pred.shape[:-1]}"
         )
-
-
-    @staticmethod
-    def check_same_shape(y_pred: np.ndarray, y_true: np.ndarray, owner: str) -> None:
-        """Raise a ``ValueError`` naming ``owner`` unless the two shapes agree."""
-        if y_true.shape != y_pred.shape:
-            raise ValueError(f"{owner}: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; expected the same shape")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

@@ -9,7 +9,7 @@ correct versions pass everything.
 import numpy as np
 import pytest
 
-from minikeras_core import ElementwiseActivation, Layer, Loss, Optimizer, register
+from minikeras_core import ElementwiseActivation, Layer, Loss, Metric, Optimizer, register
 from minikeras_core.cli import main
 from minikeras_core.registry import REGISTRY
 from minikeras_core.testing import (
@@ -191,9 +191,20 @@ class GoodAdam(Optimizer):
         param -= (rate * state["m"] / (np.sqrt(state["v"]) + self.epsilon)).astype(param.dtype)
 
 
+class GoodTopOneAccuracy(Metric):
+    """Per sample 1 when the argmax is the true class, written independently of the built-in."""
+
+    @classmethod
+    def hand_computed_case(cls):
+        return [[0.6, 0.4], [0.3, 0.7], [0.9, 0.1]], [[1, 0], [1, 0], [0, 1]], 1 / 3
+
+    def per_sample(self, y_pred, y_true):
+        return (np.argmax(y_pred, axis=-1) == np.argmax(y_true, axis=-1)).astype(np.float64)
+
+
 GOOD = [("activation", GoodSigmoid), ("layer", GoodDense), ("layer", GoodScale), ("layer", GoodConv2D),
         ("layer", GoodMaxPool2D), ("loss", GoodSquaredError),
-        ("optimizer", GoodSGD), ("optimizer", GoodAdam)]
+        ("optimizer", GoodSGD), ("optimizer", GoodAdam), ("metric", GoodTopOneAccuracy)]
 
 # -- broken activations ------------------------------------------------------------------------
 
@@ -414,6 +425,45 @@ class Float64State(Optimizer):
         param += state["velocity"].astype(param.dtype)
 
 
+# -- broken metrics ----------------------------------------------------------------------------
+
+
+class WrongHandMetric(GoodTopOneAccuracy):
+    @classmethod
+    def hand_computed_case(cls):
+        return [[0.6, 0.4], [0.3, 0.7], [0.9, 0.1]], [[1, 0], [1, 0], [0, 1]], 2 / 3  # miscounted
+
+
+class NoHandMetric(GoodTopOneAccuracy):
+    hand_computed_case = None
+
+
+class BatchSumMetric(GoodTopOneAccuracy):
+    """Returns the count of right answers in every entry: a batch figure, not a per-sample one."""
+
+    @classmethod
+    def hand_computed_case(cls):
+        return [[0.6, 0.4], [0.3, 0.7], [0.9, 0.1]], [[1, 0], [1, 0], [0, 1]], 1.0
+
+    def per_sample(self, y_pred, y_true):
+        right = super().per_sample(y_pred, y_true)
+        return np.full_like(right, right.sum())
+
+
+class ScalesTargetsInPlace(GoodTopOneAccuracy):
+    def per_sample(self, y_pred, y_true):
+        y_pred /= y_pred.sum(axis=-1, keepdims=True) * 2  # "normalises" the caller's array
+        return super().per_sample(y_pred, y_true)
+
+
+class CrashesOnWrongShape(GoodTopOneAccuracy):
+    def __call__(self, y_pred, y_true):
+        y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
+        if y_true.shape == y_pred.shape[:-1]:
+            y_true = np.eye(y_pred.shape[-1])[y_true]
+        return float(np.mean(np.argmax(y_pred, -1) == np.argmax(y_true, -1)[: len(y_pred)]))
+
+
 BROKEN = [
     ("activation", WrongDerivative, {"activation_grad_input_matches_finite_differences",
                                      "activation_backward_matches_finite_differences"}),
@@ -459,6 +509,11 @@ BROKEN = [
     ("optimizer", SharedAccumulator, {"optimizer_keeps_state_per_parameter"}),
     ("optimizer", LosesConfig, {"optimizer_config_round_trips"}),
     ("optimizer", Float64State, {"optimizer_updates_params_in_place"}),
+    ("metric", WrongHandMetric, {"metric_matches_hand_computed_case"}),
+    ("metric", NoHandMetric, {"metric_matches_hand_computed_case"}),
+    ("metric", BatchSumMetric, {"metric_is_the_mean_over_samples"}),
+    ("metric", ScalesTargetsInPlace, {"metric_does_not_modify_inputs"}),
+    ("metric", CrashesOnWrongShape, {"metric_rejects_wrong_target_shape"}),
 ]
 
 

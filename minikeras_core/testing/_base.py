@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
-#: Kinds in the order the runner checks them. Kinds the registry knows but that are not listed
-#: here (metrics, callbacks, ...) have no checks yet and are skipped.
-CHECKED_KINDS = ("activation", "layer", "loss", "optimizer")
+#: Kinds in the order the runner checks them; every kind of plugin the registry knows is listed.
+CHECKED_KINDS = ("activation", "layer", "loss", "optimizer", "metric")
 
 _CHECKS: dict[str, dict[str, Callable[[Subject], None]]] = {kind: {} for kind in CHECKED_KINDS}
 

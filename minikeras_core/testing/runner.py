@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import PluginError
 from ..registry import _KINDS, REGISTRY, _normalize, kind_spec
-from . import checks_activation, checks_layer, checks_loss, checks_optimizer  # noqa: F401  (register the checks)
+from . import checks_activation, checks_layer, checks_loss, checks_metric, checks_optimizer  # noqa: F401  (register the checks)
 from ._base import (
     CHECKED_KINDS,
     DeclarationError,

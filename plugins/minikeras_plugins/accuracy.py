@@ -14,6 +14,11 @@ class Accuracy(Metric):
 
     direction = "up"
 
+    @classmethod
+    def hand_computed_case(cls):
+        # one output unit: 0.8 > 0.5 is right, 0.4 is right for a 0, 0.6 is wrong for a 0 -> 2 of 3
+        return [[0.8], [0.4], [0.6]], [[1.0], [0.0], [0.0]], 2 / 3
+
     def per_sample(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         if y_pred.shape[-1] == 1:
             return np.mean(np.equal(y_true, y_pred > 0.5), axis=-1)

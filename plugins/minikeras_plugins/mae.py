@@ -8,6 +8,10 @@ from minikeras_core import Metric
 class MeanAbsoluteError(Metric):
     """Per sample ``mean_i |p_i - y_i|`` over the last axis."""
 
+    @classmethod
+    def hand_computed_case(cls):
+        # sample 0: (0.5 + 0.5) / 2 = 0.5; sample 1: (1 + 0) / 2 = 0.5; sample 2: (0.25 + 0.75) / 2 = 0.5
+        return [[0.5, 0.5], [1.0, 0.0], [0.75, 0.25]], [[1.0, 0.0], [0.0, 0.0], [1.0, 1.0]], 0.5
+
     def per_sample(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
-        self.check_same_shape(y_pred, y_true, type(self).__name__)
         return np.mean(np.abs(y_pred - y_true), axis=-1)

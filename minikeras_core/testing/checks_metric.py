@@ -1,0 +1,93 @@
+"""Checks of the Metric contract: a finite scalar, the mean over samples, a hand-computed value, target forms.
+
+Predictions are rows of probabilities with one-hot targets, which suits accuracies and
+regression metrics alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import Mismatch, Subject, check, expect, max_difference
+
+
+def _data(rng: np.random.Generator, batch: int = 6, classes: int = 4, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    y_pred = rng.uniform(0.05, 0.95, (batch, classes)).astype(dtype)
+    y_pred /= y_pred.sum(axis=-1, keepdims=True)
+    y_true = np.eye(classes, dtype=dtype)[rng.integers(0, classes, batch)]
+    return y_pred, y_true
+
+
+@check("metric")
+def metric_returns_a_finite_scalar(s: Subject) -> None:
+    """``metric(y_pred, y_true)`` is one finite Python float, in float32 and float64."""
+    for dtype in (np.float32, np.float64):
+        value = s.make()(*_data(s.rng, dtype=dtype))
+        expect(isinstance(value, float), "a Python float", f"{type(value).__name__} {np.shape(value)}")
+        expect(np.isfinite(value), f"a finite value ({np.dtype(dtype).name})", value)
+
+
+@check("metric")
+def metric_is_the_mean_over_samples(s: Subject) -> None:
+    """The value on a batch is the mean of the values on its samples one at a time (``fit`` averages batches by size)."""
+    metric = s.make()
+    y_pred, y_true = _data(s.rng)
+    whole = metric(y_pred, y_true)
+    singles = [metric(y_pred[i : i + 1], y_true[i : i + 1]) for i in range(len(y_pred))]
+    expect(np.isclose(whole, np.mean(singles), rtol=1e-9, atol=1e-12), f"the mean of the per-sample values {np.mean(singles):.10g}",
+           f"{whole:.10g}")
+
+
+@check("metric")
+def metric_matches_hand_computed_case(s: Subject) -> None:
+    """The value equals ``expected`` on the plugin's ``hand_computed_case()`` (relative tolerance 1e-6)."""
+    if s.case_index != 0:
+        return
+    declared = getattr(s.cls, "hand_computed_case", None)
+    case = declared() if callable(declared) else None
+    if case is None:
+        raise Mismatch(
+            "a classmethod hand_computed_case(cls) returning (y_pred, y_true, expected_value), a small case worked out by hand",
+            f"{s.cls.__name__} declares none",
+        )
+    y_pred, y_true, expected = case
+    value = s.make()(np.asarray(y_pred, dtype=np.float64), np.asarray(y_true))
+    expect(np.isclose(value, float(expected), rtol=1e-6, atol=1e-12), f"the hand-computed value {float(expected):.10g}",
+           f"{value:.10g}")
+
+
+@check("metric")
+def metric_takes_class_ids_like_one_hot_rows(s: Subject) -> None:
+    """Integer class ids of shape ``(batch,)`` give the same value as the one-hot rows they stand for."""
+    metric = s.make()
+    y_pred, y_true = _data(s.rng)
+    ids = np.argmax(y_true, axis=-1)
+    expect(np.isclose(metric(y_pred, ids), metric(y_pred, y_true), rtol=1e-12), f"the one-hot value {metric(y_pred, y_true)}",
+           metric(y_pred, ids))
+
+
+@check("metric")
+def metric_rejects_wrong_target_shape(s: Subject) -> None:
+    """``y_true`` of another shape (more classes, more samples, an extra axis) raises ``ValueError``."""
+    metric = s.make()
+    y_pred, _ = _data(s.rng)
+    for shape in [(6, 5), (7, 4), (6, 4, 2)]:
+        y_true = np.zeros(shape)
+        y_true[..., 0] = 1
+        try:
+            value = metric(y_pred, y_true)
+        except ValueError:
+            continue
+        except Exception as err:
+            raise Mismatch(f"ValueError for y_true of shape {shape} with y_pred {y_pred.shape}", f"{type(err).__name__}: {err}") from err
+        raise Mismatch(f"ValueError for y_true of shape {shape} with y_pred {y_pred.shape}", f"no error, the value {value}")
+
+
+@check("metric")
+def metric_does_not_modify_inputs(s: Subject) -> None:
+    """The metric leaves ``y_pred`` and ``y_true`` unchanged."""
+    y_pred, y_true = _data(s.rng)
+    p0, t0 = y_pred.copy(), y_true.copy()
+    s.make()(y_pred, y_true)
+    expect(np.array_equal(y_pred, p0), "y_pred unchanged", lambda: f"y_pred changed ({max_difference(y_pred, p0)})")
+    expect(np.array_equal(y_true, t0), "y_true unchanged", lambda: f"y_true changed ({max_difference(y_true, t0)})")
