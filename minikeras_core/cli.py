@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .registry import _KINDS, REGISTRY
+from .scaffold import TEMPLATES
 
 
 def _plugins(args: argparse.Namespace) -> int:
@@ -122,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_check)
 
     new = commands.add_parser("new-plugin", help="write a ready-to-install plugin package to start from")
-    new.add_argument("kind", choices=["activation", "layer", "loss", "optimizer"])
+    new.add_argument("kind", choices=list(TEMPLATES))
     new.add_argument("name", help="the plugin's registered name, snake_case (e.g. swish)")
     new.add_argument("--dir", default=".", help="where to create the package folder (default: here)")
     new.add_argument("--force", action="store_true", help="overwrite an existing package folder")

@@ -6,7 +6,7 @@ The package is a complete distribution named ``minikeras-NAME`` (dashes for unde
   its kind, depending on ``minikeras-core`` and numpy only;
 - ``minikeras_NAME/NAME.py``: the plugin class with every method to fill in, each with its
   docstring. The bodies are a working placeholder (the identity activation, a per-feature scale
-  layer, the squared error, plain gradient descent) marked ``TODO``, so the package installs and
+  layer, the squared error, plain gradient descent, the mean absolute error) marked ``TODO``, so the package installs and
   passes ``minikeras check`` before it is changed;
 - ``tests/test_NAME_plugin.py``: the conformance suite in one line, and a model using the plugin
   by name.
@@ -17,13 +17,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .registry import kind_spec
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-GROUPS = {
-    "activation": "minikeras.activations",
-    "layer": "minikeras.layers",
-    "loss": "minikeras.losses",
-    "optimizer": "minikeras.optimizers",
-}
 
 
 def class_name(name: str) -> str:
@@ -179,7 +175,38 @@ class {cls}(Optimizer):
         param -= self.learning_rate * grad
 '''
 
-TEMPLATES = {"activation": _ACTIVATION, "layer": _LAYER, "loss": _LOSS, "optimizer": _OPTIMIZER}
+_METRIC = '''"""The {name} metric, a Mini-Keras plugin."""
+
+import numpy as np
+
+from minikeras_core import Metric
+
+
+class {cls}(Metric):
+    """TODO: the math in one line. Until you fill it in: ``mean(|y_pred - y_true|)`` over the last axis.
+
+    The base class turns integer class ids into one-hot rows, refuses targets of another shape and
+    averages ``per_sample`` over samples; ``compile(metrics=["{name}"])`` reports it under its name.
+    """
+
+    direction = "down"  # TODO: "up" when larger is better, as for an accuracy (EarlyStopping reads it)
+
+    @classmethod
+    def hand_computed_case(cls):
+        """A small case worked out by hand: ``(y_pred, y_true, expected_value)``."""
+        # TODO: replace with a case of your metric that you computed yourself.
+        y_pred = np.array([[0.5, 1.0], [0.0, 0.25]])
+        y_true = np.array([[0.0, 1.0], [1.0, 0.25]])
+        expected = ((0.5 + 0.0) / 2 + (1.0 + 0.0) / 2) / 2  # per sample: mean of absolute errors
+        return y_pred, y_true, expected
+
+    def per_sample(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+        """Return each sample's value, reducing the last axis only: shape ``y_pred.shape[:-1]``."""
+        # TODO: your metric.
+        return np.mean(np.abs(y_pred - y_true), axis=-1)
+'''
+
+TEMPLATES = {"activation": _ACTIVATION, "layer": _LAYER, "loss": _LOSS, "optimizer": _OPTIMIZER, "metric": _METRIC}
 
 _MODEL_TEST = {
     "activation": '''    model = Sequential(seed=0)
@@ -196,6 +223,9 @@ _MODEL_TEST = {
     "optimizer": '''    model = Sequential(seed=0)
     model.add("dense", units=2, activation="softmax", input_size=(3,))
     model.compile("categorical_cross_entropy", optimizer="{name}")''',
+    "metric": '''    model = Sequential(seed=0)
+    model.add("dense", units=2, activation="softmax", input_size=(3,))
+    model.compile("categorical_cross_entropy", optimizer="sgd", metrics=["{name}"])''',
 }
 
 _TEST = '''"""The conformance suite and a model using the plugin by name (needs `pip install -e .` first)."""
@@ -241,7 +271,7 @@ packages = ["{package}"]
 
 _README = '''# {dist}
 
-The `{name}` {kind} for [Mini-Keras](https://github.com/), found by name through its entry point.
+The `{name}` {kind} for Mini-Keras, found by name through its entry point.
 
 ```bash
 pip install -e .              # registers the plugin
@@ -263,7 +293,7 @@ def render(kind: str, name: str) -> dict[str, str]:
         "cls": class_name(name),
         "dist": distribution_name(name),
         "package": package_name(name),
-        "group": GROUPS[kind],
+        "group": kind_spec(kind).group,
     }
     package = fields["package"]
     return {

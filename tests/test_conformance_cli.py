@@ -9,8 +9,8 @@ import pytest
 
 from minikeras_core import ElementwiseActivation, Loss, register
 from minikeras_core.cli import main
-from minikeras_core.registry import _KINDS, REGISTRY, KindSpec
-from minikeras_core.scaffold import GROUPS, render
+from minikeras_core.registry import _KINDS, REGISTRY, KindSpec, kind_spec
+from minikeras_core.scaffold import TEMPLATES, render
 from minikeras_core.testing import SKIPPED, all_check_names, run_checks
 
 
@@ -96,7 +96,7 @@ def _load_module(path, name):
     return module
 
 
-@pytest.mark.parametrize("kind", ["activation", "layer", "loss", "optimizer"])
+@pytest.mark.parametrize("kind", sorted(TEMPLATES))
 def test_new_plugin_writes_a_package_whose_plugin_passes_the_suite(kind, tmp_path, capsys):
     tomllib = pytest.importorskip("tomllib")
     name = f"scaffolded_{kind}"
@@ -108,7 +108,7 @@ def test_new_plugin_writes_a_package_whose_plugin_passes_the_suite(kind, tmp_pat
     project = tomllib.loads((root / "pyproject.toml").read_text())
     assert project["project"]["name"] == f"minikeras-scaffolded-{kind}"
     assert project["project"]["dependencies"] == ["minikeras-core", "numpy>=1.23"]
-    target = project["project"]["entry-points"][GROUPS[kind]][name]
+    target = project["project"]["entry-points"][kind_spec(kind).group][name]
     module_path, _, class_name = target.partition(":")
     assert (root / (module_path.replace(".", "/") + ".py")).is_file()
 
@@ -128,6 +128,7 @@ def test_new_plugin_writes_a_package_whose_plugin_passes_the_suite(kind, tmp_pat
         namespace = {}
         exec(compile(ast.Module(body=keep, type_ignores=[]), "generated_test", "exec"), namespace)
         namespace["test_a_model_uses_the_plugin_by_name"]()
+        assert sorted(TEMPLATES) == sorted(_KINDS)  # every kind of plugin has a template
     finally:
         REGISTRY.unregister(kind, name)
         sys.modules.pop(f"scaffold_test_{kind}", None)
