@@ -20,10 +20,9 @@ import inspect
 from collections.abc import Iterable
 from typing import Any
 
-import importlib_metadata
 import pluggy
 
-from .registry import autoload_enabled
+from .registry import REGISTRY, autoload_enabled
 
 PROJECT = "minikeras"
 CALLBACK_GROUP = "minikeras.callbacks"
@@ -166,18 +165,30 @@ def installed_callbacks() -> list[Any]:
     """Fresh instances of the callbacks installed packages list under ``minikeras.callbacks``.
 
     Empty when entry-point autoloading is off. A class is instantiated with no arguments; an
-    instance or a module is used as it is.
+    instance or a module is used as it is. The list of entry points is read once and cached with
+    the registry's (``minikeras_core.refresh()`` reads it again, after installing a package).
     """
     if not autoload_enabled():
         return []
     callbacks = []
-    for ep in importlib_metadata.entry_points(group=CALLBACK_GROUP):
+    for ep in REGISTRY.entry_points(CALLBACK_GROUP):
         try:
             obj = ep.load()
         except Exception as err:
             raise ImportError(f"callback plugin {ep.name!r} (entry point '{ep.name} = {ep.value}' in {CALLBACK_GROUP}) failed to import: {err}") from err
         callbacks.append(obj() if isinstance(obj, type) else obj)
     return callbacks
+
+
+def does_work(caller: Any) -> bool:
+    """Whether calling the hook ``caller`` runs anything but :class:`Callback`'s inherited no-ops.
+
+    Meant for the per-batch events, whose base implementations do nothing: ``fit`` asks once per
+    run and skips them when nobody listens (a pluggy call costs microseconds, a noticeable share
+    of a small model's step). A hook wrapper or a module plugin counts as work.
+    """
+    base = getattr(Callback, caller.name)
+    return any(getattr(impl.function, "__func__", impl.function) is not base for impl in caller.get_hookimpls())
 
 
 def plugin_manager(callbacks: Iterable[Any] = (), *, installed: bool = True) -> pluggy.PluginManager:

@@ -159,11 +159,13 @@ def installed_callback(tmp_path, monkeypatch):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mk-test-cb-plugin\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[minikeras.callbacks]\nepoch_counter = mk_test_cb_plugin:EpochCounter\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    mk.refresh()  # installed while the process runs: read the entry points again, as a user would
     import mk_test_cb_plugin
 
     mk_test_cb_plugin.CALLS.clear()
     yield mk_test_cb_plugin.CALLS
     sys.modules.pop("mk_test_cb_plugin", None)
+    mk.refresh()
 
 
 def test_an_installed_callback_joins_every_fit_and_the_switch_turns_it_off(installed_callback, monkeypatch):
