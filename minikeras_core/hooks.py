@@ -20,10 +20,9 @@ import inspect
 from collections.abc import Iterable
 from typing import Any
 
-import importlib_metadata
 import pluggy
 
-from .registry import autoload_enabled
+from .registry import REGISTRY, autoload_enabled
 
 PROJECT = "minikeras"
 CALLBACK_GROUP = "minikeras.callbacks"
@@ -166,12 +165,13 @@ def installed_callbacks() -> list[Any]:
     """Fresh instances of the callbacks installed packages list under ``minikeras.callbacks``.
 
     Empty when entry-point autoloading is off. A class is instantiated with no arguments; an
-    instance or a module is used as it is.
+    instance or a module is used as it is. The list of entry points is read once and cached with
+    the registry's (``minikeras_core.refresh()`` reads it again, after installing a package).
     """
     if not autoload_enabled():
         return []
     callbacks = []
-    for ep in importlib_metadata.entry_points(group=CALLBACK_GROUP):
+    for ep in REGISTRY.entry_points(CALLBACK_GROUP):
         try:
             obj = ep.load()
         except Exception as err:
@@ -180,13 +180,37 @@ def installed_callbacks() -> list[Any]:
     return callbacks
 
 
+def does_work(caller: Any) -> bool:
+    """Whether calling the hook ``caller`` runs anything but :class:`Callback`'s inherited no-ops.
+
+    Meant for the per-batch events, whose base implementations do nothing: ``fit`` asks once per
+    run and skips them when nobody listens (a pluggy call costs microseconds, a noticeable share
+    of a small model's step). A hook wrapper or a module plugin counts as work.
+    """
+    base = getattr(Callback, caller.name)
+    return any(getattr(impl.function, "__func__", impl.function) is not base for impl in caller.get_hookimpls())
+
+
+class _Manager(pluggy.PluginManager):
+    """pluggy's manager, told that special (dunder) methods are never hook implementations.
+
+    ``register`` inspects every attribute of a plugin; skipping the thirty-odd that every object
+    has halves the cost of setting up each ``fit``.
+    """
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
 def plugin_manager(callbacks: Iterable[Any] = (), *, installed: bool = True) -> pluggy.PluginManager:
     """A hook manager for one run calling ``callbacks`` in their order, then installed ones.
 
     Installed callbacks (entry points of ``minikeras.callbacks``) join when ``installed`` is true
     and autoloading is on.
     """
-    manager = pluggy.PluginManager(PROJECT)
+    manager = _Manager(PROJECT)
     manager.add_hookspecs(TrainingHooks)
     ordered = list(callbacks)
     if installed:

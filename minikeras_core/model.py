@@ -10,7 +10,7 @@ import numpy as np
 
 from .backend import standardize_dtype
 from .callbacks import History, ProgbarLogger
-from .hooks import installed_callbacks, plugin_manager
+from .hooks import does_work, installed_callbacks, plugin_manager
 from .layer import Layer
 from .registry import get, serialize
 
@@ -278,27 +278,36 @@ class Sequential:
         progress.set_params(n_epochs, steps)
         shown = [progress] if verbose else []
         hook = plugin_manager([*shown, *(callbacks or []), *installed_callbacks(), history], installed=False).hook
+        # Per-batch events nobody listens to are skipped (History and the base Callback ignore them).
+        batch_begin, batch_end = does_work(hook.on_batch_begin), does_work(hook.on_batch_end)
         self.history = history
         self.stop_training = False
         logs: dict = {}
         hook.on_train_begin(model=self, logs={})
         for epoch in range(initial_epoch, n_epochs):
             hook.on_epoch_begin(model=self, epoch=epoch, logs={})
-            order = rng.permutation(n) if shuffle else np.arange(n)
+            order = rng.permutation(n) if shuffle else None
             totals = dict.fromkeys(["loss", *(m.name for m in self.metrics)], 0.0)
             seen = 0
             for batch in range(steps):
-                index = order[batch * batch_size : (batch + 1) * batch_size]
-                hook.on_batch_begin(model=self, batch=batch, logs={})
-                X_batch, y_batch = X[index], y[index]
+                start, stop = batch * batch_size, min((batch + 1) * batch_size, n)
+                if batch_begin:
+                    hook.on_batch_begin(model=self, batch=batch, logs={})
+                if order is None:  # in order: views of the data, no copy
+                    X_batch, y_batch = X[start:stop], y[start:stop]
+                else:  # np.take copies the rows faster than fancy indexing does
+                    index = order[start:stop]
+                    X_batch, y_batch = np.take(X, index, axis=0), np.take(y, index, axis=0)
                 loss = self.train_on_batch(X_batch, y_batch)
-                totals["loss"] += loss * len(index)
+                count = stop - start
+                totals["loss"] += loss * count
                 for metric in self.metrics:
-                    totals[metric.name] += metric(self._last_output, y_batch) * len(index)
-                seen += len(index)
-                logs = {key: value / seen for key, value in totals.items()}
-                hook.on_batch_end(model=self, batch=batch, logs=logs)
-                if not np.isfinite(loss):
+                    totals[metric.name] += metric(self._last_output, y_batch) * count
+                seen += count
+                if batch_end:
+                    logs = {key: value / seen for key, value in totals.items()}
+                    hook.on_batch_end(model=self, batch=batch, logs=logs)
+                if not math.isfinite(loss):
                     if self.stop_training:  # a callback such as TerminateOnNaN chose to end here
                         break
                     raise FloatingPointError(

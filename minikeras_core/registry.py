@@ -100,11 +100,22 @@ class Registry:
         self._manual: dict[str, dict[str, PluginInfo]] = {}
         self._loaded: dict[tuple, type] = {}
         self._preferred: dict[tuple[str, str], str] = {}
+        self._group_cache: dict[str, tuple] = {}
 
     def refresh(self) -> None:
         """Forget the cached entry points and loaded plugins; read the installed metadata again."""
         self._entry_cache.clear()
         self._loaded.clear()
+        self._group_cache.clear()
+
+    def entry_points(self, group: str) -> tuple:
+        """The installed entry points of ``group``, read once and cached until ``refresh()``.
+
+        Scanning the installed metadata takes milliseconds, too long to repeat at every ``fit``.
+        """
+        if group not in self._group_cache:
+            self._group_cache[group] = tuple(importlib_metadata.entry_points(group=group))
+        return self._group_cache[group]
 
     # -- listing (no imports) -----------------------------------------------------------------
     def _entry_infos(self, kind: str) -> list[PluginInfo]:

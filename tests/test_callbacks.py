@@ -159,11 +159,13 @@ def installed_callback(tmp_path, monkeypatch):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mk-test-cb-plugin\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[minikeras.callbacks]\nepoch_counter = mk_test_cb_plugin:EpochCounter\n")
     monkeypatch.syspath_prepend(str(tmp_path))
+    mk.refresh()  # installed while the process runs: read the entry points again, as a user would
     import mk_test_cb_plugin
 
     mk_test_cb_plugin.CALLS.clear()
     yield mk_test_cb_plugin.CALLS
     sys.modules.pop("mk_test_cb_plugin", None)
+    mk.refresh()
 
 
 def test_an_installed_callback_joins_every_fit_and_the_switch_turns_it_off(installed_callback, monkeypatch):
@@ -332,3 +334,55 @@ def test_progress_bar_redraws_in_place_on_a_terminal_and_is_silent_at_verbose_0(
     assert text.count("\r") == 4 and "1/3 [=========>" in text and text.endswith("val_loss: 0.7000\n")
     small_model().fit(*small_data(), epochs=2, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def test_installed_callback_entry_points_are_read_once_until_refresh(monkeypatch):
+    import importlib_metadata
+
+    from minikeras_core.hooks import installed_callbacks
+
+    reads = []
+    real = importlib_metadata.entry_points
+
+    def counting(**kwargs):
+        reads.append(kwargs.get("group"))
+        return real(**kwargs)
+
+    monkeypatch.setattr(importlib_metadata, "entry_points", counting)
+    mk.refresh()
+    for _ in range(3):
+        installed_callbacks()
+    assert reads == ["minikeras.callbacks"]
+    mk.refresh()
+    installed_callbacks()
+    assert reads == ["minikeras.callbacks"] * 2
+
+
+def test_per_batch_events_reach_only_the_callbacks_that_implement_them():
+    from minikeras_core.hooks import does_work, plugin_manager
+
+    class EpochsOnly(Callback):
+        def on_epoch_end(self, model, epoch, logs):
+            pass
+
+    class BatchEnd(Callback):
+        def on_batch_end(self, batch, logs=None):
+            pass
+
+    quiet = plugin_manager([EpochsOnly(), mk.History()], installed=False).hook
+    assert not does_work(quiet.on_batch_begin) and not does_work(quiet.on_batch_end)
+    listening = plugin_manager([EpochsOnly(), BatchEnd()], installed=False).hook
+    assert does_work(listening.on_batch_end) and not does_work(listening.on_batch_begin)
+
+    class Module:  # any object with a marked function is a plugin: it counts as work
+        @staticmethod
+        @hookimpl
+        def on_batch_begin(model, batch, logs):
+            pass
+
+    assert does_work(plugin_manager([Module()], installed=False).hook.on_batch_begin)
+    # In fit, a callback implementing a per-batch event gets it at every batch, with the running logs.
+    recorder = Recorder()
+    small_model().fit(*small_data(12), epochs=1, batch_size=5, verbose=0, callbacks=[recorder])
+    assert [e[:3] for e in recorder.events if e[1].startswith("batch")] == [
+        ("", "batch_begin", 0), ("", "batch_end", 0), ("", "batch_begin", 1), ("", "batch_end", 1), ("", "batch_begin", 2), ("", "batch_end", 2)]

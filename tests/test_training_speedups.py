@@ -169,3 +169,20 @@ def test_a_copied_model_trains_its_own_weights(how):
     assert all(not np.array_equal(a, b) for a, b in zip(before, after))  # the copy's layers did train
     for a, b in zip(after, m.get_weights()):  # and exactly as the original
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_fit_takes_the_batches_a_plain_loop_over_train_on_batch_takes(shuffle):
+    # fit slices in order (views) or gathers shuffled rows with np.take; a plain loop indexes by hand.
+    X, y = data(n=50)
+    fitted, by_hand = model("sgd"), model("sgd")
+    fitted.fit(X, y, n_epochs=2, batch_size=16, shuffle=shuffle, seed=7, verbose=0)
+    rng = np.random.default_rng(7)
+    for _ in range(2):
+        order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+        for start in range(0, len(X), 16):
+            index = order[start : start + 16]
+            by_hand.train_on_batch(X[index], y[index])
+    for a, b in zip(fitted.get_weights(), by_hand.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(fitted.get_weights()[0], model("sgd").get_weights()[0])  # training moved the weights

@@ -13,8 +13,10 @@ class Sigmoid(ElementwiseActivation):
     """
 
     def eval(self, X: np.ndarray) -> np.ndarray:
-        e = np.exp(-np.abs(X))
-        return np.where(X >= 0, 1, e) / (1 + e)
+        e = np.exp(-np.abs(X))  # in (0, 1]
+        # The numerator, 1 where x >= 0 and e elsewhere, is max(e, x >= 0) since e <= 1: the
+        # same numbers as np.where(X >= 0, 1, e), in a fraction of its time.
+        return np.maximum(e, X >= 0) / (1 + e)
 
     def derivative(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         return Y * (1 - Y)
