@@ -32,6 +32,29 @@ class Configurable:
         return cls(**config)
 
 
+class Plugin(Configurable):
+    """What every kind of plugin shares: constructor-argument capture and the conformance declarations.
+
+    ``minikeras_core.testing`` reads two declarations from each plugin class:
+
+    - ``conformance_cases()``: constructor keyword sets the checks build the plugin with, or
+      ``None`` (the default: "not declared", the constructor's defaults are used). A plugin whose
+      constructor needs arguments and declares none fails ``<kind>_conformance_cases_declared``,
+      and so does a layer that declares none, since every case of a layer must give
+      ``input_size``, the shape of one sample (``[{"units": 3, "input_size": (4,)}]``).
+    - ``expected_failures``: ``{"check_name": "why"}`` for checks the plugin is known to fail;
+      the report shows the reason, and a listed check that passes is reported as an unexpected
+      pass (a failure), so the list cannot go stale.
+    """
+
+    expected_failures: dict[str, str] = {}
+
+    @classmethod
+    def conformance_cases(cls) -> list[dict] | None:
+        """Constructor keyword sets for the conformance checks, or ``None`` when not declared."""
+        return None
+
+
 def _bound_arguments(cls: type, args: tuple, kwargs: dict) -> dict:
     try:
         bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)

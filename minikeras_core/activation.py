@@ -6,10 +6,10 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from ._config import Configurable
+from ._config import Plugin
 
 
-class Activation(Configurable, ABC):
+class Activation(Plugin, ABC):
     """An activation ``f`` maps an input ``X`` of shape ``(batch, n)`` to an output of the same shape.
 
     Implement two methods:
@@ -26,21 +26,6 @@ class Activation(Configurable, ABC):
 
     Inputs of float32 give float32 outputs; inputs are never modified in place.
     """
-
-    #: Checks of ``minikeras_core.testing`` this plugin is known to fail, each with the reason the
-    #: report shows: ``{"check_name": "why"}``. A listed check that passes is reported (as an
-    #: unexpected pass, a failure), so the list cannot go stale.
-    expected_failures: dict[str, str] = {}
-
-    @classmethod
-    def conformance_cases(cls) -> list[dict] | None:
-        """Constructor keyword sets the conformance checks build this plugin with, or ``None``.
-
-        ``None`` (the default) means "not declared": the checks then use the constructor's
-        defaults, and a plugin whose constructor needs arguments fails
-        ``activation_conformance_cases_declared``.
-        """
-        return None
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return self.eval(X)

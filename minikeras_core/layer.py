@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 
 from . import initializers
-from ._config import Configurable
+from ._config import Plugin
 from .activation import Activation
 from .backend import standardize_dtype
 
 
-class Layer(Configurable, ABC):
+class Layer(Plugin, ABC):
     """A layer maps ``X`` of shape ``(batch, *input_shape)`` to ``(batch, *output_shape)``.
 
     A layer is built as soon as its input shape is known: :class:`~minikeras_core.Sequential`
@@ -39,23 +39,6 @@ class Layer(Configurable, ABC):
     The base class checks input shapes, applies the optional ``activation`` after ``call``
     (``Y = activation(Z)``) and its vector-Jacobian product before ``call_backward``.
     """
-
-    #: Checks of ``minikeras_core.testing`` this plugin is known to fail, each with the reason the
-    #: report shows: ``{"check_name": "why"}``. A listed check that passes is reported (as an
-    #: unexpected pass, a failure), so the list cannot go stale.
-    expected_failures: dict[str, str] = {}
-
-    @classmethod
-    def conformance_cases(cls) -> list[dict] | None:
-        """Constructor keyword sets the conformance checks build this plugin with, or ``None``.
-
-        ``None`` (the default) means "not declared": the checks then use the constructor's
-        defaults, and a plugin whose constructor needs arguments fails
-        ``layer_conformance_cases_declared``. A layer always needs an input shape, so a layer
-        that declares none fails it too: every case of a layer includes ``input_size``, the shape
-        of one sample, such as ``[{"units": 3, "input_size": (4,)}]``.
-        """
-        return None
 
     #: Whether ``backward`` must return ``dL/dX``; see ``call_backward``.
     need_input_grad = True

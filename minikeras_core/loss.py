@@ -6,11 +6,11 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from ._config import Configurable
+from ._config import Plugin
 from .activation import Activation
 
 
-class Loss(Configurable, ABC):
+class Loss(Plugin, ABC):
     """A loss compares ``y_pred`` and ``y_true``, both of shape ``(batch, ..., k)``.
 
     Implement two methods on targets already checked to have ``y_pred``'s shape:
@@ -30,21 +30,6 @@ class Loss(Configurable, ABC):
 
     accepts_class_ids = False
     target_range: tuple[float, float] | None = None
-
-    #: Checks of ``minikeras_core.testing`` this plugin is known to fail, each with the reason the
-    #: report shows: ``{"check_name": "why"}``. A listed check that passes is reported (as an
-    #: unexpected pass, a failure), so the list cannot go stale.
-    expected_failures: dict[str, str] = {}
-
-    @classmethod
-    def conformance_cases(cls) -> list[dict] | None:
-        """Constructor keyword sets the conformance checks build this plugin with, or ``None``.
-
-        ``None`` (the default) means "not declared": the checks then use the constructor's
-        defaults, and a plugin whose constructor needs arguments fails
-        ``loss_conformance_cases_declared``.
-        """
-        return None
 
     @classmethod
     def hand_computed_case(cls) -> tuple[np.ndarray, np.ndarray, float] | None:

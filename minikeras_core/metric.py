@@ -6,11 +6,11 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from ._config import Configurable
+from ._config import Plugin
 from .registry import register_kind
 
 
-class Metric(Configurable, ABC):
+class Metric(Plugin, ABC):
     """A metric compares ``y_pred`` ``(batch, ..., k)`` with ``y_true`` and returns the mean over samples.
 
     Implement ``per_sample(y_pred, y_true)``: one value per sample (shape ``y_pred.shape[:-1]``),
@@ -51,14 +51,6 @@ class Metric(Configurable, ABC):
                 f"the same shape or class ids of shape {y_pred.shape[:-1]}"
             )
         return float(np.mean(self.per_sample(y_pred, y_true), dtype=np.float64))
-
-    #: Checks of ``minikeras_core.testing`` this plugin is known to fail: ``{"check_name": "why"}``.
-    expected_failures: dict[str, str] = {}
-
-    @classmethod
-    def conformance_cases(cls) -> list[dict] | None:
-        """Constructor keyword sets for the conformance checks, or ``None`` (not declared: the defaults)."""
-        return None
 
     @classmethod
     def hand_computed_case(cls) -> tuple | None:

@@ -6,10 +6,10 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from ._config import Configurable
+from ._config import Plugin
 
 
-class Optimizer(Configurable, ABC):
+class Optimizer(Plugin, ABC):
     """An optimizer updates a list of weight arrays in place from their gradients.
 
     Implement ``update(param, grad, state)`` for one weight: change ``param`` in place using
@@ -28,21 +28,6 @@ class Optimizer(Configurable, ABC):
     #: True when the update of each entry depends only on that entry's gradient and state, so
     #: the model may update all weights as one flat array.
     elementwise: bool = False
-
-    #: Checks of ``minikeras_core.testing`` this plugin is known to fail, each with the reason the
-    #: report shows: ``{"check_name": "why"}``. A listed check that passes is reported (as an
-    #: unexpected pass, a failure), so the list cannot go stale.
-    expected_failures: dict[str, str] = {}
-
-    @classmethod
-    def conformance_cases(cls) -> list[dict] | None:
-        """Constructor keyword sets the conformance checks build this plugin with, or ``None``.
-
-        ``None`` (the default) means "not declared": the checks then use the constructor's
-        defaults, and a plugin whose constructor needs arguments fails
-        ``optimizer_conformance_cases_declared``.
-        """
-        return None
 
     def __init__(self, learning_rate: float = 0.01) -> None:
         learning_rate = float(learning_rate)
