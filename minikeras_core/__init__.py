@@ -11,7 +11,7 @@ plugin, built-in ones included.
 >>> model.compile("categorical_cross_entropy", optimizer="sgd")
 """
 
-from . import callbacks, datasets, initializers
+from . import arguments, callbacks, datasets, initializers
 from .activation import Activation, ElementwiseActivation
 from .backend import floatx, set_floatx
 from .errors import PluginConflictError, PluginError, PluginLoadError, PluginTypeError, UnknownPluginError
@@ -20,7 +20,7 @@ from .layer import Layer
 from .loss import Loss
 from .metric import Metric
 from .model import History, Sequential
-from .optimizer import Optimizer
+from .optimizer import Optimizer, ScratchBuffers
 from .registry import get, list_plugins, prefer, refresh, register, registered_name, serialize
 from .saving import SaveFormatError, load_model
 
@@ -40,8 +40,10 @@ __all__ = [
     "PluginLoadError",
     "PluginTypeError",
     "SaveFormatError",
+    "ScratchBuffers",
     "Sequential",
     "UnknownPluginError",
+    "arguments",
     "callbacks",
     "datasets",
     "floatx",

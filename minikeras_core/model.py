@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import non_negative_int, positive_int, positive_number
 from .backend import standardize_dtype
 from .callbacks import History, ProgbarLogger
 from .hooks import does_work, installed_callbacks, plugin_manager
@@ -261,15 +262,15 @@ class Sequential:
         """
         self._require_compiled("fit")
         n_epochs = _epochs_argument(n_epochs, epochs)
-        initial_epoch = _non_negative_int(initial_epoch, "initial_epoch")
+        initial_epoch = non_negative_int(initial_epoch, "initial_epoch")
         verbose = _verbose_argument(verbose)
-        batch_size = _positive_int(batch_size if batch_size is not None else 32, "batch_size")
+        batch_size = positive_int(batch_size if batch_size is not None else 32, "batch_size")
         X, y = self._check_data(X, y, "fit")
         X, y, validation = self._validation_arrays(X, y, validation_split, validation_data)
         if optimizer is not None:
             self.optimizer = get("optimizer", optimizer)
         if learning_rate is not None:
-            self.optimizer.learning_rate = _positive_float(learning_rate, "learning_rate")
+            self.optimizer.learning_rate = positive_number(learning_rate, "learning_rate")
         rng = np.random.default_rng(seed) if seed is not None else self._rng
         n = len(X)
         steps = -(-n // batch_size)
@@ -569,31 +570,9 @@ def _all_finite(array: np.ndarray, chunk_bytes: int = 1 << 20) -> bool:
 
 
 def _chunks(n: int, batch_size: int | None, default: int = 256):
-    size = _positive_int(batch_size if batch_size is not None else default, "batch_size")
+    size = positive_int(batch_size if batch_size is not None else default, "batch_size")
     for start in range(0, n, size):
         yield start, min(start + size, n)
-
-
-def _positive_int(value: Any, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{argument}: expected a positive integer, got {value!r}")
-    return int(value)
-
-
-def _positive_float(value: Any, argument: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{argument}: expected a positive number, got {value!r}") from None
-    if not np.isfinite(number) or number <= 0:
-        raise ValueError(f"{argument}: expected a positive number, got {value!r}")
-    return number
-
-
-def _non_negative_int(value: Any, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{argument}: expected a non-negative integer, got {value!r}")
-    return int(value)
 
 
 def _verbose_argument(value: Any) -> int:
@@ -608,4 +587,4 @@ def _epochs_argument(n_epochs: int | None, epochs: int | None) -> int:
     if n_epochs is not None and epochs is not None and n_epochs != epochs:
         raise ValueError(f"fit(): got n_epochs={n_epochs} and epochs={epochs}; give one")
     value = n_epochs if n_epochs is not None else (epochs if epochs is not None else 1)
-    return _positive_int(value, "n_epochs")
+    return positive_int(value, "n_epochs")

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from ._config import Plugin
+from .arguments import positive_number
 
 
 class Optimizer(Plugin, ABC):
@@ -30,10 +31,7 @@ class Optimizer(Plugin, ABC):
     elementwise: bool = False
 
     def __init__(self, learning_rate: float = 0.01) -> None:
-        learning_rate = float(learning_rate)
-        if not np.isfinite(learning_rate) or learning_rate <= 0:
-            raise ValueError(f"{type(self).__name__}: learning_rate must be a positive number, got {learning_rate}")
-        self.learning_rate = learning_rate
+        self.learning_rate = positive_number(learning_rate, "learning_rate", type(self).__name__)
         self.iterations = 0
         self.state: list[dict[str, np.ndarray]] = []
 
@@ -86,3 +84,23 @@ class Optimizer(Plugin, ABC):
         self.iterations = int(state["iterations"])
         self.state = [{k: np.array(v) for k, v in slot.items()} for slot in state["slots"]]
         self._state_shapes = [tuple(s) for s in state.get("shapes", [])]
+
+
+class ScratchBuffers:
+    """One scratch array per (shape, dtype), made on first use and reused at every step.
+
+    An optimizer step on a large weight must not allocate full-size temporaries (element-wise
+    numpy runs on one core, so the allocation and the extra pass over memory cost as much as
+    the arithmetic). The scratch is not optimizer state: it holds nothing between steps, so it
+    stays out of ``get_state`` and weights of the same shape and dtype can share one.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple, np.ndarray] = {}
+
+    def __call__(self, like: np.ndarray) -> np.ndarray:
+        key = (like.shape, like.dtype)
+        array = self._arrays.get(key)
+        if array is None:
+            array = self._arrays[key] = np.empty(like.shape, like.dtype)
+        return array

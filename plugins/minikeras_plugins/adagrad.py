@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 
-from minikeras_core import Optimizer
-
-from ._optimizer_utils import ScratchBuffers, positive
+from minikeras_core import Optimizer, ScratchBuffers
+from minikeras_core.arguments import positive_number
 
 
 class AdaGradOptimizer(Optimizer):
@@ -29,7 +28,7 @@ class AdaGradOptimizer(Optimizer):
         if not (math.isfinite(initial_accumulator_value) and initial_accumulator_value >= 0.0):
             raise ValueError(f"{type(self).__name__}: initial_accumulator_value must be a number >= 0, got {initial_accumulator_value}")
         self.initial_accumulator_value = initial_accumulator_value
-        self.epsilon = positive(self, "epsilon", epsilon)
+        self.epsilon = positive_number(epsilon, "epsilon", type(self).__name__)
         self._scratch = ScratchBuffers()
 
     @classmethod

@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 
-from minikeras_core import Optimizer
-
-from ._optimizer_utils import ScratchBuffers, positive, unit_interval
+from minikeras_core import Optimizer, ScratchBuffers
+from minikeras_core.arguments import fraction, positive_number
 
 
 class AdamOptimizer(Optimizer):
@@ -28,9 +27,9 @@ class AdamOptimizer(Optimizer):
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7) -> None:
         super().__init__(learning_rate)
-        self.beta_1 = unit_interval(self, "beta_1", beta_1)
-        self.beta_2 = unit_interval(self, "beta_2", beta_2)
-        self.epsilon = positive(self, "epsilon", epsilon)
+        self.beta_1 = fraction(beta_1, "beta_1", type(self).__name__)
+        self.beta_2 = fraction(beta_2, "beta_2", type(self).__name__)
+        self.epsilon = positive_number(epsilon, "epsilon", type(self).__name__)
         self._scratch = ScratchBuffers()
 
     @classmethod

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from minikeras_core import Optimizer
-
-from ._optimizer_utils import ScratchBuffers, positive, unit_interval
+from minikeras_core import Optimizer, ScratchBuffers
+from minikeras_core.arguments import fraction, positive_number
 
 
 class RMSpropOptimizer(Optimizer):
@@ -24,9 +23,9 @@ class RMSpropOptimizer(Optimizer):
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-7) -> None:
         super().__init__(learning_rate)
-        self.rho = unit_interval(self, "rho", rho)
-        self.momentum = unit_interval(self, "momentum", momentum)
-        self.epsilon = positive(self, "epsilon", epsilon)
+        self.rho = fraction(rho, "rho", type(self).__name__)
+        self.momentum = fraction(momentum, "momentum", type(self).__name__)
+        self.epsilon = positive_number(epsilon, "epsilon", type(self).__name__)
         self._scratch = ScratchBuffers()
 
     @classmethod

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from minikeras_core import Optimizer
-
-from ._optimizer_utils import ScratchBuffers
+from minikeras_core import Optimizer, ScratchBuffers
+from minikeras_core.arguments import fraction
 
 
 class GradientDescentOptimizer(Optimizer):
@@ -21,10 +20,7 @@ class GradientDescentOptimizer(Optimizer):
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(learning_rate)
-        momentum = float(momentum)
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum}")
-        self.momentum = momentum
+        self.momentum = fraction(momentum, "momentum", type(self).__name__, include_one=True)
         self.nesterov = bool(nesterov)
         self._scratch = ScratchBuffers()
 

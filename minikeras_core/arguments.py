@@ -1,0 +1,53 @@
+"""Checks of constructor and call arguments, shared by the core and by plugins.
+
+Each returns the value converted (``int`` or ``float``) or raises a ``ValueError`` that names
+the owner (a layer, an optimizer, a method), the argument, what it got and what it expected.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def _message(owner: str | None, argument: str, expected: str, value: Any) -> str:
+    return f"{owner + ': ' if owner else ''}{argument}: expected {expected}, got {value!r}"
+
+
+def positive_int(value: Any, argument: str, owner: str | None = None) -> int:
+    """``value`` as an ``int`` > 0 (``True`` and ``2.0`` are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(_message(owner, argument, "a positive integer", value))
+    return int(value)
+
+
+def non_negative_int(value: Any, argument: str, owner: str | None = None) -> int:
+    """``value`` as an ``int`` >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(_message(owner, argument, "a non-negative integer", value))
+    return int(value)
+
+
+def positive_number(value: Any, argument: str, owner: str | None = None) -> float:
+    """``value`` as a finite ``float`` > 0 (a learning rate, an epsilon)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(_message(owner, argument, "a positive number", value)) from None
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(_message(owner, argument, "a positive number", value))
+    return number
+
+
+def fraction(value: Any, argument: str, owner: str | None = None, *, include_one: bool = False) -> float:
+    """``value`` as a ``float`` in ``[0, 1)`` (a decay rate), or ``[0, 1]`` with ``include_one``."""
+    interval = "[0, 1]" if include_one else "[0, 1)"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(_message(owner, argument, f"a number in {interval}", value)) from None
+    if not (0.0 <= number < 1.0 or (include_one and number == 1.0)):
+        raise ValueError(_message(owner, argument, f"a number in {interval}", value))
+    return number
