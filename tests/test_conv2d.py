@@ -40,6 +40,9 @@ CASES = [
     ((4, 5, 2), (1, 2), (2, 1), "SAME", 1, (0, 0, 0, 1)),
     ((4, 4, 2), 3, 1, 2, 2, (2, 2, 2, 2)),
     ((4, 5, 1), 2, (1, 2), (1, 0), 3, (1, 1, 0, 0)),
+    # 8 channels or more: patches copied from a strided view, the bias added after the product
+    ((4, 5, 8), 3, 1, "same", 2, (1, 1, 1, 1)),
+    ((5, 4, 9), (2, 3), 2, 0, 3, (0, 0, 0, 0)),
 ]
 
 
@@ -95,6 +98,20 @@ def test_gradients_with_activation_and_without_bias() -> None:
 def test_first_layer_may_skip_the_input_gradient() -> None:
     layer = built("conv2d", (5, 6, 2), ksize=3, stride=2, padding="same", filters=3)
     check_skips_input_grad(layer, np.random.default_rng(8).standard_normal((2, 5, 6, 2)))
+
+
+@pytest.mark.parametrize("channels", [1, 8])
+def test_prediction_in_blocks_matches_one_pass_and_keeps_nothing(channels) -> None:
+    layer = built("conv2d", (6, 5, channels), ksize=3, padding="same", filters=4, activation="relu", dtype="float32")
+    layer.params["bias"][...] = np.random.default_rng(9).standard_normal(4)
+    X = np.random.default_rng(10).standard_normal((2 * layer.inference_block + 3, 6, 5, channels)).astype(np.float32)
+    blocks = layer.forward(X)  # prediction: blocks of inference_block samples, the last one short
+    assert not hasattr(layer, "_patches_kept") and layer._Z is None and layer._Y is None
+    whole = layer.forward(X, training=True)  # training: one pass over the whole batch
+    assert blocks.dtype == np.float32
+    np.testing.assert_allclose(blocks, whole, rtol=1e-5, atol=1e-6)
+    expected = np.maximum(reference_conv(X, layer.params["kernel"], layer.params["bias"], (1, 1), (1, 1, 1, 1)), 0)
+    np.testing.assert_allclose(blocks, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_weights_are_keras_layout_glorot_kernel_and_zero_bias() -> None:
