@@ -32,6 +32,11 @@ class Conv2D(Layer):
     rides in the product instead: ``P`` gets a last column of ones and ``W`` the bias as a last
     row, ``Z = [P 1] [W; bias]``; then ``[dW; dbias] = [P 1]^T G`` in one product too.
 
+    ``backward`` releases ``P`` once it has used it: during a model's backward pass the earlier
+    layers' gradients are computed while the later layers' caches are already freed, which
+    lowers the peak memory of a training step by the size of ``P``. A second ``backward``
+    needs another ``forward(X, training=True)``.
+
     Prediction (``training=False``) goes through a large batch a block of samples at a time
     (``forward``), so no batch-sized patch matrix is built and nothing is kept for backward.
     """
@@ -140,10 +145,15 @@ class Conv2D(Layer):
         return Z.reshape((len(X),) + self._out + (self.filters,))
 
     def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
+        patches = getattr(self, "_patches_kept", None)
+        if patches is None:
+            raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first (each backward uses up its forward)")
+        self._patches_kept = None  # freed as soon as dW is computed: see the class docstring
         kh, kw = self.ksize
         G = grad.reshape(-1, self.filters)
         kernel = self.params["kernel"]
-        dW = self._patches_kept.T @ G
+        dW = patches.T @ G
+        del patches
         if self._folds_bias:
             self.grads["kernel"][...] = dW[:-1].reshape(kernel.shape)
             self.grads["bias"][...] = dW[-1]

@@ -31,7 +31,9 @@ class MaxPool2D(Layer):
     ``B_k = S_k > M_{k-1}`` (strictly: offset ``k`` beat every earlier one). The first
     maximum is then the *last* offset with ``B_k`` true (offset 0 if none), so backward walks
     the offsets from the last down, sending ``G`` to offset ``k`` where ``B_k`` and no later
-    ``B`` holds.
+    ``B`` holds. ``backward`` releases the ``B_k`` (a second ``backward`` needs another
+    ``forward(X, training=True)``), so a model's backward pass frees them before it reaches
+    the earlier layers.
     """
 
     def __init__(
@@ -84,6 +86,10 @@ class MaxPool2D(Layer):
         return Y
 
     def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
+        beats = getattr(self, "_beats", None)
+        if beats is None:
+            raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first (each backward uses up its forward)")
+        self._beats = None
         if not getattr(self, "need_input_grad", True):  # the model's first layer: nobody uses dL/dX
             return None
         first, *rest = self._offsets()
@@ -95,7 +101,7 @@ class MaxPool2D(Layer):
         else:  # gaps between windows, inputs past the last window, or overlaps that add up
             dXp = np.zeros(self._padded_shape, dtype=grad.dtype)
         later = None  # where some later offset already took the gradient
-        for index, beat in zip(reversed(rest), reversed(self._beats)):
+        for index, beat in zip(reversed(rest), reversed(beats)):
             wins = beat if later is None else beat & ~later
             self._send(dXp, index, grad, wins)
             later = beat.copy() if later is None else np.logical_or(later, beat, out=later)
