@@ -21,21 +21,26 @@ class Conv2D(Layer):
 
     Forward is one matrix product: every window is gathered into a ``(n * out_h * out_w,
     kh * kw * c)`` patch matrix ``P`` (im2col) and ``Z = P W + bias`` with ``W`` the kernel
-    flattened to ``(kh * kw * c, filters)``. Backward, with ``G = dL/dZ`` flattened the same way:
-    ``dW = P^T G`` (``P`` is kept from forward: gathered once per step), ``dbias = 1^T G``, and
-    ``dX`` adds ``G kernel[i, j]^T`` onto the inputs that kernel offset ``(i, j)`` met, one
-    offset at a time (``kh * kw`` small products and strided additions, measured faster than
-    one ``G W^T`` into column space followed by the same additions).
+    flattened to ``(kh * kw * c, filters)``. Backward, with ``G = dL/dZ`` flattened the same
+    way, works one kernel offset ``(i, j)`` at a time: ``S_ij``, the inputs that offset met
+    (a strided slice of ``Xp``, copied to ``(n * out_h * out_w, c)``), gives
+    ``dkernel[i, j] = S_ij^T G``, and ``dX`` adds ``G kernel[i, j]^T`` onto those same inputs
+    (small products and strided additions; measured faster than one ``G W^T`` into column
+    space). ``dbias = 1^T G``. Training keeps only ``Xp``, not ``P``, which is ``kh * kw``
+    times larger: the patch matrix of the benchmark's second layer is its largest array.
 
-    Narrow patches (fewer than 8 input channels, such as a first layer on grey images): a
-    pass adding the bias over ``Z`` costs about as much as the product itself, so the bias
-    rides in the product instead: ``P`` gets a last column of ones and ``W`` the bias as a last
-    row, ``Z = [P 1] [W; bias]``; then ``[dW; dbias] = [P 1]^T G`` in one product too.
+    Narrow patches (fewer than 8 input channels, such as a first layer on grey images) go
+    the other way. Each ``S_ij`` would be a single column, and ``kh * kw`` matrix-vector
+    products re-read ``G`` each time, while ``P`` itself is small: training keeps ``P`` and
+    takes ``dW = P^T G`` in one product. A pass adding the bias over ``Z`` would cost about as
+    much as the product itself, so the bias rides in the product: ``P`` gets a last column
+    of ones and ``W`` the bias as a last row, ``Z = [P 1] [W; bias]``, and
+    ``[dW; dbias] = [P 1]^T G``.
 
-    ``backward`` releases ``P`` once it has used it: during a model's backward pass the earlier
-    layers' gradients are computed while the later layers' caches are already freed, which
-    lowers the peak memory of a training step by the size of ``P``. A second ``backward``
-    needs another ``forward(X, training=True)``.
+    ``backward`` releases what forward kept once it has used it: during a model's backward
+    pass the earlier layers' gradients are computed while the later layers' caches are
+    already freed, which lowers a training step's peak memory. A second ``backward`` needs
+    another ``forward(X, training=True)``.
 
     Prediction (``training=False``) goes through a large batch a block of samples at a time
     (``forward``), so no batch-sized patch matrix is built and nothing is kept for backward.
@@ -91,12 +96,20 @@ class Conv2D(Layer):
     def _folds_bias(self) -> bool:
         return self.use_bias and self._narrow
 
-    def _patches(self, Xp: np.ndarray) -> np.ndarray:
-        """``P`` ``(n * out_h * out_w, kh * kw * c)``, ``(kh, kw, c)`` fastest-varying as the kernel; plus the ones column when folding the bias."""
+    def _patches(self, Xp: np.ndarray, buffer: np.ndarray | None = None) -> np.ndarray:
+        """``P`` ``(n * out_h * out_w, kh * kw * c)``, ``(kh, kw, c)`` fastest-varying as the kernel; plus the ones column when folding the bias.
+
+        A wide layer's ``P`` is written into the front of ``buffer`` when one is given (rows
+        enough for ``Xp``), else into a new array.
+        """
         (kh, kw), c = self.ksize, Xp.shape[3]
         n, rows = len(Xp), len(Xp) * self._out[0] * self._out[1]
         if not self._narrow:  # a copy of the strided view: contiguous runs of c values
-            return _spatial.windows(Xp, self.ksize, self.stride, self._out).reshape(rows, kh * kw * c)
+            windows = _spatial.windows(Xp, self.ksize, self.stride, self._out)
+            patches = np.empty((rows, kh * kw * c), dtype=Xp.dtype) if buffer is None else buffer[:rows]
+            # the front rows of a C-contiguous array: this reshape is a view, so the copy lands in ``patches``
+            patches.reshape(windows.shape)[...] = windows
+            return patches
         # one strided slice per kernel offset into its c columns
         width = kh * kw * c
         patches = np.empty((n,) + self._out + (width + (1 if self._folds_bias else 0),), dtype=Xp.dtype)
@@ -136,39 +149,51 @@ class Conv2D(Layer):
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         Xp = _spatial.pad(X, self._pads)
-        patches = self._patches(Xp)
-        Z = patches @ self._weights()
+        W = self._weights()
+        if self._narrow:
+            patches = self._patches(Xp)
+            Z = patches @ W
+        else:  # P is not kept: gather and multiply a block of samples at a time, into one patch buffer
+            block, rows = self.inference_block, self._out[0] * self._out[1]
+            Z = np.empty((len(X) * rows, self.filters), dtype=W.dtype)
+            buffer = np.empty((min(block, len(X)) * rows, len(W)), dtype=W.dtype)
+            for start in range(0, len(X), block):
+                part = self._patches(Xp[start : start + block], buffer)
+                np.matmul(part, W, out=Z[start * rows : start * rows + len(part)])
         if self.use_bias and not self._folds_bias:
             Z += self.params["bias"]
-        if training:
-            self._patches_kept, self._padded_shape = patches, Xp.shape
+        if training:  # narrow: P for one dW product; wide: Xp, kh * kw times smaller than P
+            self._kept, self._padded_shape = (patches if self._narrow else Xp), Xp.shape
         return Z.reshape((len(X),) + self._out + (self.filters,))
 
     def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
-        patches = getattr(self, "_patches_kept", None)
-        if patches is None:
+        kept = getattr(self, "_kept", None)
+        if kept is None:
             raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first (each backward uses up its forward)")
-        self._patches_kept = None  # freed as soon as dW is computed: see the class docstring
-        kh, kw = self.ksize
+        self._kept = None  # freed when this method returns: see the class docstring
+        (kh, kw), c = self.ksize, self._padded_shape[3]
         G = grad.reshape(-1, self.filters)
-        kernel = self.params["kernel"]
-        dW = patches.T @ G
-        del patches
-        if self._folds_bias:
-            self.grads["kernel"][...] = dW[:-1].reshape(kernel.shape)
-            self.grads["bias"][...] = dW[-1]
-        else:
-            self.grads["kernel"][...] = dW.reshape(kernel.shape)
-            if self.use_bias:
-                # a matrix-vector product: BLAS sums the rows far faster than a reduction over axis 0
-                self.grads["bias"][...] = np.ones(len(G), dtype=G.dtype) @ G
-        if not getattr(self, "need_input_grad", True):  # the model's first layer: nobody uses dL/dX
+        kernel, dkernel = self.params["kernel"], self.grads["kernel"]
+        if self._narrow:
+            dW = kept.T @ G
+            dkernel[...] = dW[: kh * kw * c].reshape(kernel.shape)
+            if self._folds_bias:
+                self.grads["bias"][...] = dW[-1]
+        if self.use_bias and not self._folds_bias:
+            # a matrix-vector product: BLAS sums the rows far faster than a reduction over axis 0
+            self.grads["bias"][...] = np.ones(len(G), dtype=G.dtype) @ G
+        need_input_grad = getattr(self, "need_input_grad", True)  # false for a model's first layer
+        if self._narrow and not need_input_grad:
             return None
-        n = len(grad)
-        dXp = np.zeros(self._padded_shape, dtype=grad.dtype)
-        for i in range(kh):  # each kernel offset reaches a strided grid of inputs; overlaps add up
+        inputs = (len(grad),) + self._out + (c,)  # the shape of S_ij
+        dXp = np.zeros(self._padded_shape, dtype=grad.dtype) if need_input_grad else None
+        S = None if self._narrow else np.empty(inputs, dtype=kept.dtype)  # reused by every offset
+        for i in range(kh):
             for j in range(kw):
-                dXp[_spatial.offset_slice(i, j, self.stride, self._out)] += (G @ kernel[i, j].T).reshape(
-                    (n,) + self._out + (kernel.shape[2],)
-                )
-        return _spatial.crop(dXp, self._pads)
+                index = _spatial.offset_slice(i, j, self.stride, self._out)  # the inputs offset (i, j) met
+                if S is not None:
+                    S[...] = kept[index]
+                    np.matmul(S.reshape(-1, c).T, G, out=dkernel[i, j])
+                if dXp is not None:  # overlapping windows add up
+                    dXp[index] += (G @ kernel[i, j].T).reshape(inputs)
+        return None if dXp is None else _spatial.crop(dXp, self._pads)
