@@ -22,20 +22,21 @@ class Conv2D(Layer):
     Forward is one matrix product: every window is gathered into a ``(n * out_h * out_w,
     kh * kw * c)`` patch matrix ``P`` (im2col) and ``Z = P W + bias`` with ``W`` the kernel
     flattened to ``(kh * kw * c, filters)``. Backward, with ``G = dL/dZ`` flattened the same
-    way, works one kernel offset ``(i, j)`` at a time: ``S_ij``, the inputs that offset met
-    (a strided slice of ``Xp``, copied to ``(n * out_h * out_w, c)``), gives
-    ``dkernel[i, j] = S_ij^T G``, and ``dX`` adds ``G kernel[i, j]^T`` onto those same inputs
-    (small products and strided additions; measured faster than one ``G W^T`` into column
-    space). ``dbias = 1^T G``. Training keeps only ``Xp``, not ``P``, which is ``kh * kw``
-    times larger: the patch matrix of the benchmark's second layer is its largest array.
+    way: ``dW = P^T G``, ``dbias = 1^T G``, and ``dX`` adds ``G kernel[i, j]^T`` onto the
+    inputs that kernel offset ``(i, j)`` met, one offset at a time (``kh * kw`` small products
+    and strided additions; measured faster than one ``G W^T`` into column space).
 
-    Narrow patches (fewer than 8 input channels, such as a first layer on grey images) go
-    the other way. Each ``S_ij`` would be a single column, and ``kh * kw`` matrix-vector
-    products re-read ``G`` each time, while ``P`` itself is small: training keeps ``P`` and
-    takes ``dW = P^T G`` in one product. A pass adding the bias over ``Z`` would cost about as
-    much as the product itself, so the bias rides in the product: ``P`` gets a last column
-    of ones and ``W`` the bias as a last row, ``Z = [P 1] [W; bias]``, and
-    ``[dW; dbias] = [P 1]^T G``.
+    ``P`` is ``kh * kw`` times larger than the input (the benchmark's largest array), so
+    layers with 8 or more channels never hold it whole: forward gathers and multiplies a
+    block of samples at a time (``Z_b = P_b W``) into one block-sized buffer, training keeps
+    the padded input ``Xp``, and backward regathers the blocks for ``dW = sum_b P_b^T G_b``
+    (a gather is cheap next to the product).
+
+    Narrow patches (fewer than 8 input channels, such as a first layer on grey images): ``P``
+    is small, and training keeps it, gathered once per step. A pass adding the bias over
+    ``Z`` would cost about as much as the product itself, so the bias rides in the product:
+    ``P`` gets a last column of ones and ``W`` the bias as a last row,
+    ``Z = [P 1] [W; bias]``, and ``[dW; dbias] = [P 1]^T G``.
 
     ``backward`` releases what forward kept once it has used it: during a model's backward
     pass the earlier layers' gradients are computed while the later layers' caches are
@@ -173,27 +174,27 @@ class Conv2D(Layer):
         self._kept = None  # freed when this method returns: see the class docstring
         (kh, kw), c = self.ksize, self._padded_shape[3]
         G = grad.reshape(-1, self.filters)
-        kernel, dkernel = self.params["kernel"], self.grads["kernel"]
+        kernel = self.params["kernel"]
         if self._narrow:
             dW = kept.T @ G
-            dkernel[...] = dW[: kh * kw * c].reshape(kernel.shape)
-            if self._folds_bias:
-                self.grads["bias"][...] = dW[-1]
-        if self.use_bias and not self._folds_bias:
+        else:  # dW = P^T G = sum over blocks of samples of P_b^T G_b, regathering P_b from Xp as forward did
+            block, rows = self.inference_block, self._out[0] * self._out[1]
+            dW = np.zeros((kh * kw * c, self.filters), dtype=G.dtype)
+            buffer = np.empty((min(block, len(grad)) * rows, len(dW)), dtype=G.dtype)
+            for start in range(0, len(grad), block):
+                part = self._patches(kept[start : start + block], buffer)
+                dW += part.T @ G[start * rows : start * rows + len(part)]
+        self.grads["kernel"][...] = dW[: kh * kw * c].reshape(kernel.shape)
+        if self._folds_bias:
+            self.grads["bias"][...] = dW[-1]
+        elif self.use_bias:
             # a matrix-vector product: BLAS sums the rows far faster than a reduction over axis 0
             self.grads["bias"][...] = np.ones(len(G), dtype=G.dtype) @ G
-        need_input_grad = getattr(self, "need_input_grad", True)  # false for a model's first layer
-        if self._narrow and not need_input_grad:
+        if not getattr(self, "need_input_grad", True):  # the model's first layer: nobody uses dL/dX
             return None
-        inputs = (len(grad),) + self._out + (c,)  # the shape of S_ij
-        dXp = np.zeros(self._padded_shape, dtype=grad.dtype) if need_input_grad else None
-        S = None if self._narrow else np.empty(inputs, dtype=kept.dtype)  # reused by every offset
-        for i in range(kh):
+        inputs = (len(grad),) + self._out + (c,)  # the inputs one kernel offset met
+        dXp = np.zeros(self._padded_shape, dtype=grad.dtype)
+        for i in range(kh):  # each kernel offset reaches a strided grid of inputs; overlaps add up
             for j in range(kw):
-                index = _spatial.offset_slice(i, j, self.stride, self._out)  # the inputs offset (i, j) met
-                if S is not None:
-                    S[...] = kept[index]
-                    np.matmul(S.reshape(-1, c).T, G, out=dkernel[i, j])
-                if dXp is not None:  # overlapping windows add up
-                    dXp[index] += (G @ kernel[i, j].T).reshape(inputs)
+                dXp[_spatial.offset_slice(i, j, self.stride, self._out)] += (G @ kernel[i, j].T).reshape(inputs)
         return None if dXp is None else _spatial.crop(dXp, self._pads)
