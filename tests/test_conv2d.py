@@ -114,8 +114,8 @@ def test_backward_uses_up_its_forward(channels) -> None:
 def test_prediction_in_blocks_matches_one_pass_and_keeps_nothing(channels, ksize) -> None:
     layer = built("conv2d", (6, 5, channels), ksize=ksize, padding="same", filters=4, activation="relu", dtype="float32")
     layer.params["bias"][...] = np.random.default_rng(9).standard_normal(4)
-    X = np.random.default_rng(10).standard_normal((2 * layer.inference_block + 3, 6, 5, channels)).astype(np.float32)
-    blocks = layer.forward(X)  # prediction: blocks of inference_block samples, the last one short
+    X = np.random.default_rng(10).standard_normal((2 * layer.block_samples + 3, 6, 5, channels)).astype(np.float32)
+    blocks = layer.forward(X)  # prediction: blocks of block_samples samples, the last one short
     assert getattr(layer, "_kept", None) is None and layer._Z is None and layer._Y is None
     whole = layer.forward(X, training=True)  # training: one pass over the whole batch
     assert blocks.dtype == np.float32

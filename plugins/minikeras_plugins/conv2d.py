@@ -127,10 +127,11 @@ class Conv2D(Layer):
         W = self.params["kernel"].reshape(-1, self.filters)
         return np.vstack([W, self.params["bias"]]) if self._folds_bias else W
 
-    #: Samples per block when predicting (see ``forward``): about 200 KiB of temporaries per
-    #: sample for the benchmark's layers, so a block's patches, product and activation stay
-    #: in the CPU cache between steps (measured best from 8 to 32).
-    inference_block = 16
+    #: Samples per block when predicting (see ``forward``), and per patch block of a wide
+    #: layer (see the class docstring). About 200 KiB of temporaries per sample for the
+    #: benchmark's layers, so a block's patches, product and activation stay in the CPU cache
+    #: between steps (measured best from 8 to 32; 32 makes the fewest BLAS calls).
+    block_samples = 32
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         """As ``Layer.forward``; when not training, a large batch goes through in blocks of samples.
@@ -139,7 +140,7 @@ class Conv2D(Layer):
         activation are temporaries: memory is bounded by the block, not the batch, and the
         memory-bound steps (gather, activation) work on data still in cache.
         """
-        block = self.inference_block
+        block = self.block_samples
         if training or not self.built or len(X) <= block:
             return super().forward(X, training)
         self.check_input(X)
@@ -155,7 +156,7 @@ class Conv2D(Layer):
             patches = self._patches(Xp)
             Z = patches @ W
         else:  # P is not kept: gather and multiply a block of samples at a time, into one patch buffer
-            block, rows = self.inference_block, self._out[0] * self._out[1]
+            block, rows = self.block_samples, self._out[0] * self._out[1]
             Z = np.empty((len(X) * rows, self.filters), dtype=W.dtype)
             buffer = np.empty((min(block, len(X)) * rows, len(W)), dtype=W.dtype)
             for start in range(0, len(X), block):
@@ -178,7 +179,7 @@ class Conv2D(Layer):
         if self._narrow:
             dW = kept.T @ G
         else:  # dW = P^T G = sum over blocks of samples of P_b^T G_b, regathering P_b from Xp as forward did
-            block, rows = self.inference_block, self._out[0] * self._out[1]
+            block, rows = self.block_samples, self._out[0] * self._out[1]
             dW = np.zeros((kh * kw * c, self.filters), dtype=G.dtype)
             buffer = np.empty((min(block, len(grad)) * rows, len(dW)), dtype=G.dtype)
             for start in range(0, len(grad), block):
