@@ -40,6 +40,9 @@ CASES = [
     ((4, 5, 2), (1, 2), (2, 1), "SAME", 1, (0, 0, 0, 1)),
     ((4, 4, 2), 3, 1, 2, 2, (2, 2, 2, 2)),
     ((4, 5, 1), 2, (1, 2), (1, 0), 3, (1, 1, 0, 0)),
+    # 8 channels or more: patches copied from a strided view, the bias added after the product
+    ((4, 5, 8), 3, 1, "same", 2, (1, 1, 1, 1)),
+    ((5, 4, 9), (2, 3), 2, 0, 3, (0, 0, 0, 0)),
 ]
 
 
@@ -92,9 +95,34 @@ def test_gradients_with_activation_and_without_bias() -> None:
     check_gradients(layer, np.random.default_rng(3).standard_normal((2, 5, 4, 2)))
 
 
-def test_first_layer_may_skip_the_input_gradient() -> None:
-    layer = built("conv2d", (5, 6, 2), ksize=3, stride=2, padding="same", filters=3)
-    check_skips_input_grad(layer, np.random.default_rng(8).standard_normal((2, 5, 6, 2)))
+@pytest.mark.parametrize("channels", [2, 8])
+def test_first_layer_may_skip_the_input_gradient(channels) -> None:
+    layer = built("conv2d", (5, 6, channels), ksize=3, stride=2, padding="same", filters=3)
+    check_skips_input_grad(layer, np.random.default_rng(8).standard_normal((2, 5, 6, channels)))
+
+
+@pytest.mark.parametrize("channels", [2, 8])
+def test_backward_uses_up_its_forward(channels) -> None:
+    layer = built("conv2d", (4, 4, channels), ksize=3, filters=2)
+    Z = layer.forward(np.ones((1, 4, 4, channels)), training=True)
+    layer.backward(np.ones_like(Z))
+    with pytest.raises(RuntimeError, match="Conv2D layer.*forward"):
+        layer.backward(np.ones_like(Z))
+
+
+@pytest.mark.parametrize("channels, ksize", [(1, 3), (8, 3), (8, 1)])
+def test_prediction_in_blocks_matches_one_pass_and_keeps_nothing(channels, ksize) -> None:
+    layer = built("conv2d", (6, 5, channels), ksize=ksize, padding="same", filters=4, activation="relu", dtype="float32")
+    layer.params["bias"][...] = np.random.default_rng(9).standard_normal(4)
+    X = np.random.default_rng(10).standard_normal((2 * layer.block_samples + 3, 6, 5, channels)).astype(np.float32)
+    blocks = layer.forward(X)  # prediction: blocks of block_samples samples, the last one short
+    assert getattr(layer, "_kept", None) is None and layer._Z is None and layer._Y is None
+    whole = layer.forward(X, training=True)  # training: one pass over the whole batch
+    assert blocks.dtype == np.float32
+    np.testing.assert_allclose(blocks, whole, rtol=1e-5, atol=1e-6)
+    pad = ksize // 2
+    expected = np.maximum(reference_conv(X, layer.params["kernel"], layer.params["bias"], (1, 1), (pad,) * 4), 0)
+    np.testing.assert_allclose(blocks, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_weights_are_keras_layout_glorot_kernel_and_zero_bias() -> None:

@@ -45,6 +45,8 @@ CASES = [
     ((5, 5, 2), 2, 2, "same", (0, 1, 0, 1), -np.inf),  # the odd padding goes to the bottom / right
     ((5, 5, 1), 3, (2, 1), 1, (1, 1, 1, 1), 0.0),  # int padding: zeros on every side
     ((4, 4, 1), 2, 2, (1, 0), (1, 1, 0, 0), 0.0),
+    ((7, 8, 2), 2, 3, "valid", (0, 0, 0, 0), 0.0),  # gaps between windows: those inputs get no gradient
+    ((5, 5, 2), 1, 2, 0, (0, 0, 0, 0), 0.0),  # a 1x1 window: one offset, every output its own input
 ]
 
 

@@ -19,12 +19,32 @@ class Conv2D(Layer):
     ``out = ceil(size / stride)``, with any odd padding at the bottom/right. The kernel has
     Keras's layout ``(kh, kw, in_channels, filters)`` (Glorot uniform), the bias ``(filters,)`` (zeros).
 
-    Forward is one matrix product: every window is gathered (through a strided view) into a
-    ``(n * out_h * out_w, kh * kw * c)`` patch matrix (im2col) and multiplied by the kernel
-    flattened to ``(kh * kw * c, filters)``. Backward, with ``G = dL/dZ`` flattened the same way:
-    ``dkernel = patches^T G``, ``dbias = sum(G)``, and ``dX`` adds ``G kernel[i, j]^T`` onto
-    the inputs that kernel offset ``(i, j)`` met, one offset at a time (``kh * kw`` products
-    and strided additions, with no patch-sized intermediate).
+    Forward is one matrix product: every window is gathered into a ``(n * out_h * out_w,
+    kh * kw * c)`` patch matrix ``P`` (im2col) and ``Z = P W + bias`` with ``W`` the kernel
+    flattened to ``(kh * kw * c, filters)``. Backward, with ``G = dL/dZ`` flattened the same
+    way: ``dW = P^T G``, ``dbias = 1^T G``, and ``dX`` adds ``G kernel[i, j]^T`` onto the
+    inputs that kernel offset ``(i, j)`` met, one offset at a time (``kh * kw`` small products
+    and strided additions; measured faster than one ``G W^T`` into column space).
+
+    ``P`` is ``kh * kw`` times larger than the input (the benchmark's largest array), so
+    layers with 8 or more channels never hold it whole: forward gathers and multiplies a
+    block of samples at a time (``Z_b = P_b W``) into one block-sized buffer, training keeps
+    the padded input ``Xp``, and backward regathers the blocks for ``dW = sum_b P_b^T G_b``
+    (a gather is cheap next to the product).
+
+    Narrow patches (fewer than 8 input channels, such as a first layer on grey images): ``P``
+    is small, and training keeps it, gathered once per step. A pass adding the bias over
+    ``Z`` would cost about as much as the product itself, so the bias rides in the product:
+    ``P`` gets a last column of ones and ``W`` the bias as a last row,
+    ``Z = [P 1] [W; bias]``, and ``[dW; dbias] = [P 1]^T G``.
+
+    ``backward`` releases what forward kept once it has used it: during a model's backward
+    pass the earlier layers' gradients are computed while the later layers' caches are
+    already freed, which lowers a training step's peak memory. A second ``backward`` needs
+    another ``forward(X, training=True)``.
+
+    Prediction (``training=False``) goes through a large batch a block of samples at a time
+    (``forward``), so no batch-sized patch matrix is built and nothing is kept for backward.
     """
 
     def __init__(
@@ -64,6 +84,8 @@ class Conv2D(Layer):
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         self._pads, self._out = _spatial.plan(self._label, input_shape, self.ksize, self.stride, self.padding)
+        # few channels: the strided view's runs are too short to copy fast, and the bias pass too costly
+        self._narrow = input_shape[-1] < 8
         return self._out + (self.filters,)
 
     def create_weights(self, input_shape: tuple) -> None:
@@ -71,44 +93,109 @@ class Conv2D(Layer):
         if self.use_bias:
             self.add_weight("bias", (self.filters,), self.bias_initializer)
 
-    def _patches(self, Xp: np.ndarray) -> np.ndarray:
-        """The im2col matrix ``(n * out_h * out_w, kh * kw * c)``, ``(kh, kw, c)`` fastest-varying as the kernel."""
+    @property
+    def _folds_bias(self) -> bool:
+        return self.use_bias and self._narrow
+
+    def _patches(self, Xp: np.ndarray, buffer: np.ndarray | None = None) -> np.ndarray:
+        """``P`` ``(n * out_h * out_w, kh * kw * c)``, ``(kh, kw, c)`` fastest-varying as the kernel; plus the ones column when folding the bias.
+
+        A wide layer's ``P`` is written into the front of ``buffer`` when one is given (rows
+        enough for ``Xp``), else into a new array.
+        """
         (kh, kw), c = self.ksize, Xp.shape[3]
         n, rows = len(Xp), len(Xp) * self._out[0] * self._out[1]
-        if c >= 8:  # a copy of the strided view: contiguous runs of c values
-            return _spatial.windows(Xp, self.ksize, self.stride, self._out).reshape(rows, kh * kw * c)
-        # with few channels the view's runs are too short to copy fast: one strided slice per offset
-        patches = np.empty((n,) + self._out + (kh, kw, c), dtype=Xp.dtype)
+        if not self._narrow:  # a copy of the strided view: contiguous runs of c values
+            windows = _spatial.windows(Xp, self.ksize, self.stride, self._out)
+            patches = np.empty((rows, kh * kw * c), dtype=Xp.dtype) if buffer is None else buffer[:rows]
+            # the front rows of a C-contiguous array: this reshape is a view, so the copy lands in ``patches``
+            patches.reshape(windows.shape)[...] = windows
+            return patches
+        # one strided slice per kernel offset into its c columns
+        width = kh * kw * c
+        patches = np.empty((n,) + self._out + (width + (1 if self._folds_bias else 0),), dtype=Xp.dtype)
         for i in range(kh):
             for j in range(kw):
-                patches[:, :, :, i, j, :] = Xp[_spatial.offset_slice(i, j, self.stride, self._out)]
-        return patches.reshape(rows, kh * kw * c)
+                column = (i * kw + j) * c
+                patches[..., column : column + c] = Xp[_spatial.offset_slice(i, j, self.stride, self._out)]
+        if self._folds_bias:
+            patches[..., width] = 1
+        return patches.reshape(rows, patches.shape[-1])
+
+    def _weights(self) -> np.ndarray:
+        """``W`` as ``(kh * kw * c, filters)``, with the bias as a last row when folding it."""
+        W = self.params["kernel"].reshape(-1, self.filters)
+        return np.vstack([W, self.params["bias"]]) if self._folds_bias else W
+
+    #: Samples per block when predicting (see ``forward``), and per patch block of a wide
+    #: layer (see the class docstring). About 200 KiB of temporaries per sample for the
+    #: benchmark's layers, so a block's patches, product and activation stay in the CPU cache
+    #: between steps (measured best from 8 to 32; 32 makes the fewest BLAS calls).
+    block_samples = 32
+
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        """As ``Layer.forward``; when not training, a large batch goes through in blocks of samples.
+
+        Inference keeps nothing for backward, so each block's patch matrix, product and
+        activation are temporaries: memory is bounded by the block, not the batch, and the
+        memory-bound steps (gather, activation) work on data still in cache.
+        """
+        block = self.block_samples
+        if training or not self.built or len(X) <= block:
+            return super().forward(X, training)
+        self.check_input(X)
+        Y = np.empty((len(X),) + self.output_shape, dtype=self.dtype)
+        for start in range(0, len(X), block):
+            Y[start : start + block] = super().forward(X[start : start + block], False)
+        return Y
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         Xp = _spatial.pad(X, self._pads)
-        patches = self._patches(Xp)
-        Z = patches @ self.params["kernel"].reshape(-1, self.filters)
-        if self.use_bias:
+        W = self._weights()
+        if self._narrow:
+            patches = self._patches(Xp)
+            Z = patches @ W
+        else:  # P is not kept: gather and multiply a block of samples at a time, into one patch buffer
+            block, rows = self.block_samples, self._out[0] * self._out[1]
+            Z = np.empty((len(X) * rows, self.filters), dtype=W.dtype)
+            buffer = np.empty((min(block, len(X)) * rows, len(W)), dtype=W.dtype)
+            for start in range(0, len(X), block):
+                part = self._patches(Xp[start : start + block], buffer)
+                np.matmul(part, W, out=Z[start * rows : start * rows + len(part)])
+        if self.use_bias and not self._folds_bias:
             Z += self.params["bias"]
-        if training:
-            self._patches_kept, self._padded_shape = patches, Xp.shape
+        if training:  # narrow: P for one dW product; wide: Xp, kh * kw times smaller than P
+            self._kept, self._padded_shape = (patches if self._narrow else Xp), Xp.shape
         return Z.reshape((len(X),) + self._out + (self.filters,))
 
     def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
-        kh, kw = self.ksize
+        kept = getattr(self, "_kept", None)
+        if kept is None:
+            raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first (each backward uses up its forward)")
+        self._kept = None  # freed when this method returns: see the class docstring
+        (kh, kw), c = self.ksize, self._padded_shape[3]
         G = grad.reshape(-1, self.filters)
         kernel = self.params["kernel"]
-        self.grads["kernel"][...] = (self._patches_kept.T @ G).reshape(kernel.shape)
-        if self.use_bias:
+        if self._narrow:
+            dW = kept.T @ G
+        else:  # dW = P^T G = sum over blocks of samples of P_b^T G_b, regathering P_b from Xp as forward did
+            block, rows = self.block_samples, self._out[0] * self._out[1]
+            dW = np.zeros((kh * kw * c, self.filters), dtype=G.dtype)
+            buffer = np.empty((min(block, len(grad)) * rows, len(dW)), dtype=G.dtype)
+            for start in range(0, len(grad), block):
+                part = self._patches(kept[start : start + block], buffer)
+                dW += part.T @ G[start * rows : start * rows + len(part)]
+        self.grads["kernel"][...] = dW[: kh * kw * c].reshape(kernel.shape)
+        if self._folds_bias:
+            self.grads["bias"][...] = dW[-1]
+        elif self.use_bias:
             # a matrix-vector product: BLAS sums the rows far faster than a reduction over axis 0
             self.grads["bias"][...] = np.ones(len(G), dtype=G.dtype) @ G
         if not getattr(self, "need_input_grad", True):  # the model's first layer: nobody uses dL/dX
             return None
-        n = len(grad)
+        inputs = (len(grad),) + self._out + (c,)  # the inputs one kernel offset met
         dXp = np.zeros(self._padded_shape, dtype=grad.dtype)
         for i in range(kh):  # each kernel offset reaches a strided grid of inputs; overlaps add up
             for j in range(kw):
-                dXp[_spatial.offset_slice(i, j, self.stride, self._out)] += (G @ kernel[i, j].T).reshape(
-                    (n,) + self._out + (kernel.shape[2],)
-                )
-        return _spatial.crop(dXp, self._pads)
+                dXp[_spatial.offset_slice(i, j, self.stride, self._out)] += (G @ kernel[i, j].T).reshape(inputs)
+        return None if dXp is None else _spatial.crop(dXp, self._pads)

@@ -20,13 +20,21 @@ class MaxPool2D(Layer):
     Mini-Keras padded.
 
     The gradient of each output goes to one input only: the first maximum of its window in
-    row-major order (PyTorch's rule for ties, frequent after a ReLU). Windows that overlap
-    (``stride < ksize``) add their gradients where they share an input. Training keeps a
-    boolean mask of the winners over the windows (``windows == max``, then later ties
-    cleared offset by offset); backward multiplies it by ``G`` and adds each kernel offset
-    back onto the input. When windows tile the input (``stride == ksize``, no padding) the
-    windows are a reshape ``(n, out_h, kh, out_w, kw, c)`` of the input and the masked
-    gradient is already the input's gradient, with no loop.
+    row-major order of the offsets (PyTorch's rule for ties, frequent after a ReLU). Windows
+    that overlap (``stride < ksize``) add their gradients where they share an input.
+
+    Forward is a running maximum over the ``kh * kw`` kernel offsets: offset ``k = (i, j)``
+    meets the strided grid ``S_k = Xp[:, i::sh, j::sw, :]`` of inputs (one per window), and
+    ``M_k = max(M_{k-1}, S_k)`` with ``M_0 = S_0``, so ``Y = M_{K-1}``. Each step is one
+    element-wise ``maximum`` over output-sized arrays with contiguous channel runs, several
+    times faster than a reduction over the window axes of a strided view. Training keeps
+    ``B_k = S_k > M_{k-1}`` (strictly: offset ``k`` beat every earlier one). The first
+    maximum is then the *last* offset with ``B_k`` true (offset 0 if none), so backward walks
+    the offsets from the last down, sending ``G`` to offset ``k`` where ``B_k`` and no later
+    ``B`` holds. ``backward`` releases the ``B_k`` (a second ``backward`` needs another
+    ``forward(X, training=True)``), so a model's backward pass frees them before it reaches
+    the earlier layers. Prediction needs no masks and takes the maximum separably instead
+    (rows, then columns; see ``_separable_max``).
     """
 
     def __init__(
@@ -55,55 +63,82 @@ class MaxPool2D(Layer):
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         self._pads, self._out = _spatial.plan(self._label, input_shape, self.ksize, self.stride, self.padding)
-        # windows tile the top-left of the input exactly: reshape instead of strided gathers
-        self._tiled = self.stride == self.ksize and not any(self._pads)
+        # windows that do not overlap send each input at most one gradient: backward assigns instead of adding
+        self._disjoint = self.stride[0] >= self.ksize[0] and self.stride[1] >= self.ksize[1]
         return self._out + (input_shape[-1],)
 
-    def _tiles(self, X: np.ndarray) -> np.ndarray:
-        (kh, kw), (oh, ow) = self.ksize, self._out
-        return X[:, : oh * kh, : ow * kw, :].reshape(len(X), oh, kh, ow, kw, X.shape[3])
+    def _offsets(self) -> list[tuple]:
+        """The index of ``S_k`` for every kernel offset, in row-major order."""
+        kh, kw = self.ksize
+        return [_spatial.offset_slice(i, j, self.stride, self._out) for i in range(kh) for j in range(kw)]
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        if self._tiled:
-            windows = self._tiles(X)  # (n, oh, kh, ow, kw, c), a view when the input divides evenly
-            Y = windows.max(axis=(2, 4))
+        Xp = _spatial.pad(X, self._pads, -np.inf if self.padding == "same" else 0.0)
+        if not training:
+            return self._separable_max(Xp)
+        first, *rest = self._offsets()
+        Y = Xp[first].copy()  # M_0
+        beats = []
+        for index in rest:
+            S = Xp[index]
             if training:
-                hits = windows == Y[:, :, None, :, None, :]
-                offsets = [hits[:, :, i, :, j, :] for i in range(self.ksize[0]) for j in range(self.ksize[1])]
-        else:
-            fill = -np.inf if self.padding == "same" else 0.0
-            windows = _spatial.windows(_spatial.pad(X, self._pads, fill), self.ksize, self.stride, self._out)
-            Y = windows.max(axis=(3, 4))  # (n, oh, ow, c)
-            if training:
-                hits = windows == Y[:, :, :, None, None, :]  # (n, oh, ow, kh, kw, c), a fresh array
-                offsets = [hits[:, :, :, i, j, :] for i in range(self.ksize[0]) for j in range(self.ksize[1])]
+                beats.append(S > Y)  # B_k, before Y becomes M_k
+            np.maximum(Y, S, out=Y)
         if training:
-            # keep only the first maximum of each window, in row-major order of the offsets
-            taken = offsets[0].copy()
-            for hit in offsets[1:-1]:
-                hit &= ~taken
-                taken |= hit
-            if len(offsets) > 1:
-                offsets[-1] &= ~taken
-            self._hits, self._input_shape_n = hits, X.shape
+            self._beats, self._padded_shape = beats, Xp.shape
         return Y
 
+    def _separable_max(self, Xp: np.ndarray) -> np.ndarray:
+        """``Y`` without the masks: ``max`` over a window is the ``max`` over its columns of the ``max`` over its rows.
+
+        The first pass combines whole rows (long contiguous runs), the second the columns of
+        a ``kh`` times smaller array: measured about 1.5x faster than one pass per offset.
+        """
+        (kh, kw), (sh, sw), (oh, ow) = self.ksize, self.stride, self._out
+        rows = _running_max([Xp[:, i : i + sh * (oh - 1) + 1 : sh] for i in range(kh)])  # (n, oh, wp, c)
+        return _running_max([rows[:, :, j : j + sw * (ow - 1) + 1 : sw] for j in range(kw)])
+
     def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
+        beats = getattr(self, "_beats", None)
+        if beats is None:
+            raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first (each backward uses up its forward)")
+        self._beats = None
         if not getattr(self, "need_input_grad", True):  # the model's first layer: nobody uses dL/dX
             return None
-        (kh, kw), (oh, ow) = self.ksize, self._out
-        hits = self._hits
-        n, h, w, c = self._input_shape_n
-        if self._tiled:
-            tiles = np.multiply(hits, grad[:, :, None, :, None, :], dtype=grad.dtype)  # (n, oh, kh, ow, kw, c)
-            if (oh * kh, ow * kw) == (h, w):
-                return tiles.reshape(n, h, w, c)
-            dX = np.zeros((n, h, w, c), dtype=grad.dtype)
-            dX[:, : oh * kh, : ow * kw, :] = tiles.reshape(n, oh * kh, ow * kw, c)
-            return dX
-        top, bottom, left, right = self._pads
-        dXp = np.zeros((n, h + top + bottom, w + left + right, c), dtype=grad.dtype)
-        for i in range(kh):  # overlapping windows add up where they share an input
-            for j in range(kw):
-                dXp[_spatial.offset_slice(i, j, self.stride, self._out)] += hits[:, :, :, i, j, :] * grad
+        first, *rest = self._offsets()
+        n, h, w, c = self._padded_shape
+        (kh, kw), (sh, sw), (oh, ow) = self.ksize, self.stride, self._out
+        covered = (sh * (oh - 1) + kh, sw * (ow - 1) + kw)
+        if self.stride == self.ksize and covered == (h, w):
+            dXp = np.empty(self._padded_shape, dtype=grad.dtype)  # windows tile the input: each input is written once below
+        else:  # gaps between windows, inputs past the last window, or overlaps that add up
+            dXp = np.zeros(self._padded_shape, dtype=grad.dtype)
+        later = None  # where some later offset already took the gradient
+        for index, beat in zip(reversed(rest), reversed(beats)):
+            wins = beat if later is None else beat & ~later
+            self._send(dXp, index, grad, wins)
+            later = beat.copy() if later is None else np.logical_or(later, beat, out=later)
+        self._send(dXp, first, grad, None if later is None else ~later)
         return _spatial.crop(dXp, self._pads)
+
+    def _send(self, dXp: np.ndarray, index: tuple, grad: np.ndarray, wins: np.ndarray | None) -> None:
+        """Route ``grad`` where ``wins`` to the inputs of one offset (all of it when ``wins`` is None)."""
+        if wins is None:
+            contribution = grad
+        elif self._disjoint:  # this offset's inputs receive nothing else: write the product in place
+            np.multiply(grad, wins, out=dXp[index])
+            return
+        else:
+            contribution = np.multiply(grad, wins, dtype=grad.dtype)
+        if self._disjoint:
+            dXp[index] = contribution
+        else:
+            dXp[index] += contribution
+
+
+def _running_max(arrays: list[np.ndarray]) -> np.ndarray:
+    """The element-wise maximum of ``arrays`` (of one shape) as a new array."""
+    result = np.maximum(arrays[0], arrays[1]) if len(arrays) > 1 else arrays[0].copy()
+    for array in arrays[2:]:
+        np.maximum(result, array, out=result)
+    return result
