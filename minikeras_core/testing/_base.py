@@ -239,3 +239,25 @@ def max_difference(a: Any, b: Any) -> str:
 
 def dtype_name(value: Any) -> str:
     return np.asarray(value).dtype.name if not hasattr(value, "dtype") else value.dtype.name
+
+
+def compare_hand_computed_case(s: Subject, value_name: str) -> None:
+    """Compare the plugin's value on its ``hand_computed_case()`` with the expected one (relative tolerance 1e-6).
+
+    Only the first case runs it (the plugin is built with the first conformance case, or with no
+    arguments); a plugin that declares no hand-computed case fails, told what to declare.
+    """
+    if s.case_index != 0:
+        return
+    declared = getattr(s.cls, "hand_computed_case", None)
+    case = declared() if callable(declared) else None
+    if case is None:
+        raise Mismatch(
+            f"a classmethod hand_computed_case(cls) returning (y_pred, y_true, expected_{value_name.replace(' ', '_')}), "
+            "a small case worked out by hand",
+            f"{s.cls.__name__} declares none",
+        )
+    y_pred, y_true, expected = case
+    value = s.make()(np.asarray(y_pred, dtype=np.float64), np.asarray(y_true))
+    expect(np.isclose(value, float(expected), rtol=1e-6, atol=1e-12), f"the hand-computed {value_name} {float(expected):.10g}",
+           f"{value:.10g}")

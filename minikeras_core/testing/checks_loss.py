@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Mismatch, Subject, check, compare_gradients, expect, finite_difference, max_difference, probe_indices
+from ._base import (
+    Mismatch,
+    Subject,
+    check,
+    compare_gradients,
+    compare_hand_computed_case,
+    expect,
+    finite_difference,
+    max_difference,
+    probe_indices,
+)
 
 
 def _data(rng: np.random.Generator, batch: int = 3, classes: int = 4, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
@@ -74,20 +84,7 @@ def loss_matches_hand_computed_case(s: Subject) -> None:
 
     The loss is built with the first conformance case (no arguments when none are declared).
     """
-    if s.case_index != 0:
-        return
-    declared = getattr(s.cls, "hand_computed_case", None)
-    case = declared() if callable(declared) else None
-    if case is None:
-        raise Mismatch(
-            "a classmethod hand_computed_case(cls) returning (y_pred, y_true, expected_mean_loss), a small case worked "
-            "out by hand",
-            f"{s.cls.__name__} declares none",
-        )
-    y_pred, y_true, expected = case
-    value = s.make()(np.asarray(y_pred, dtype=np.float64), np.asarray(y_true))
-    expect(np.isclose(value, float(expected), rtol=1e-6, atol=1e-12), f"the hand-computed mean loss {float(expected):.10g}",
-           f"{value:.10g}")
+    compare_hand_computed_case(s, "mean loss")
 
 
 @check("loss")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Mismatch, Subject, check, expect, max_difference
+from ._base import Mismatch, Subject, check, compare_hand_computed_case, expect, max_difference
 
 
 def _data(rng: np.random.Generator, batch: int = 6, classes: int = 4, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
@@ -41,19 +41,7 @@ def metric_is_the_mean_over_samples(s: Subject) -> None:
 @check("metric")
 def metric_matches_hand_computed_case(s: Subject) -> None:
     """The value equals ``expected`` on the plugin's ``hand_computed_case()`` (relative tolerance 1e-6)."""
-    if s.case_index != 0:
-        return
-    declared = getattr(s.cls, "hand_computed_case", None)
-    case = declared() if callable(declared) else None
-    if case is None:
-        raise Mismatch(
-            "a classmethod hand_computed_case(cls) returning (y_pred, y_true, expected_value), a small case worked out by hand",
-            f"{s.cls.__name__} declares none",
-        )
-    y_pred, y_true, expected = case
-    value = s.make()(np.asarray(y_pred, dtype=np.float64), np.asarray(y_true))
-    expect(np.isclose(value, float(expected), rtol=1e-6, atol=1e-12), f"the hand-computed value {float(expected):.10g}",
-           f"{value:.10g}")
+    compare_hand_computed_case(s, "value")
 
 
 @check("metric")
