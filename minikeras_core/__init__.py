@@ -11,7 +11,7 @@ plugin, built-in ones included.
 >>> model.compile("categorical_cross_entropy", optimizer="sgd")
 """
 
-from . import arguments, callbacks, datasets, initializers
+from . import arguments, callbacks, datasets, initializers, spatial
 from .activation import Activation, ElementwiseActivation
 from .backend import floatx, set_floatx
 from .errors import PluginConflictError, PluginError, PluginLoadError, PluginTypeError, UnknownPluginError
@@ -58,4 +58,5 @@ __all__ = [
     "registered_name",
     "serialize",
     "set_floatx",
+    "spatial",
 ]

@@ -6,9 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from minikeras_core import Layer
-
-from . import _spatial
+from minikeras_core import Layer, spatial
+from minikeras_core.arguments import positive_int
 
 
 class Conv2D(Layer):
@@ -63,12 +62,10 @@ class Conv2D(Layer):
     ) -> None:
         super().__init__(activation=activation, input_size=input_size, name=name, dtype=dtype)
         owner = type(self).__name__
-        self.ksize = _spatial.as_pair(ksize, "ksize", owner)
-        self.stride = _spatial.as_pair(stride, "stride", owner)
-        self.padding = _spatial.as_padding(padding, owner)
-        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
-            raise ValueError(f"{owner}: filters must be a positive integer, got {filters!r}")
-        self.filters = int(filters)
+        self.ksize = spatial.as_pair(ksize, "ksize", owner)
+        self.stride = spatial.as_pair(stride, "stride", owner)
+        self.padding = spatial.as_padding(padding, owner)
+        self.filters = positive_int(filters, "filters", owner)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
@@ -83,7 +80,7 @@ class Conv2D(Layer):
         ]
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        self._pads, self._out = _spatial.plan(self._label, input_shape, self.ksize, self.stride, self.padding)
+        self._pads, self._out = spatial.plan(self._label, input_shape, self.ksize, self.stride, self.padding)
         # few channels: the strided view's runs are too short to copy fast, and the bias pass too costly
         self._narrow = input_shape[-1] < 8
         return self._out + (self.filters,)
@@ -106,7 +103,7 @@ class Conv2D(Layer):
         (kh, kw), c = self.ksize, Xp.shape[3]
         n, rows = len(Xp), len(Xp) * self._out[0] * self._out[1]
         if not self._narrow:  # a copy of the strided view: contiguous runs of c values
-            windows = _spatial.windows(Xp, self.ksize, self.stride, self._out)
+            windows = spatial.windows(Xp, self.ksize, self.stride, self._out)
             patches = np.empty((rows, kh * kw * c), dtype=Xp.dtype) if buffer is None else buffer[:rows]
             # the front rows of a C-contiguous array: this reshape is a view, so the copy lands in ``patches``
             patches.reshape(windows.shape)[...] = windows
@@ -117,7 +114,7 @@ class Conv2D(Layer):
         for i in range(kh):
             for j in range(kw):
                 column = (i * kw + j) * c
-                patches[..., column : column + c] = Xp[_spatial.offset_slice(i, j, self.stride, self._out)]
+                patches[..., column : column + c] = Xp[spatial.offset_slice(i, j, self.stride, self._out)]
         if self._folds_bias:
             patches[..., width] = 1
         return patches.reshape(rows, patches.shape[-1])
@@ -150,7 +147,7 @@ class Conv2D(Layer):
         return Y
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        Xp = _spatial.pad(X, self._pads)
+        Xp = spatial.pad(X, self._pads)
         W = self._weights()
         if self._narrow:
             patches = self._patches(Xp)
@@ -197,5 +194,5 @@ class Conv2D(Layer):
         dXp = np.zeros(self._padded_shape, dtype=grad.dtype)
         for i in range(kh):  # each kernel offset reaches a strided grid of inputs; overlaps add up
             for j in range(kw):
-                dXp[_spatial.offset_slice(i, j, self.stride, self._out)] += (G @ kernel[i, j].T).reshape(inputs)
-        return None if dXp is None else _spatial.crop(dXp, self._pads)
+                dXp[spatial.offset_slice(i, j, self.stride, self._out)] += (G @ kernel[i, j].T).reshape(inputs)
+        return None if dXp is None else spatial.crop(dXp, self._pads)

@@ -6,9 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras_core import Layer
-
-from . import _spatial
+from minikeras_core import Layer, spatial
 
 
 class MaxPool2D(Layer):
@@ -48,9 +46,9 @@ class MaxPool2D(Layer):
     ) -> None:
         super().__init__(input_size=input_size, name=name, dtype=dtype)
         owner = type(self).__name__
-        self.ksize = _spatial.as_pair(ksize, "ksize", owner)
-        self.stride = self.ksize if stride is None else _spatial.as_pair(stride, "stride", owner)
-        self.padding = _spatial.as_padding(padding, owner)
+        self.ksize = spatial.as_pair(ksize, "ksize", owner)
+        self.stride = self.ksize if stride is None else spatial.as_pair(stride, "stride", owner)
+        self.padding = spatial.as_padding(padding, owner)
 
     @classmethod
     def conformance_cases(cls) -> list[dict]:
@@ -62,7 +60,7 @@ class MaxPool2D(Layer):
         ]
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        self._pads, self._out = _spatial.plan(self._label, input_shape, self.ksize, self.stride, self.padding)
+        self._pads, self._out = spatial.plan(self._label, input_shape, self.ksize, self.stride, self.padding)
         # windows that do not overlap send each input at most one gradient: backward assigns instead of adding
         self._disjoint = self.stride[0] >= self.ksize[0] and self.stride[1] >= self.ksize[1]
         return self._out + (input_shape[-1],)
@@ -70,10 +68,10 @@ class MaxPool2D(Layer):
     def _offsets(self) -> list[tuple]:
         """The index of ``S_k`` for every kernel offset, in row-major order."""
         kh, kw = self.ksize
-        return [_spatial.offset_slice(i, j, self.stride, self._out) for i in range(kh) for j in range(kw)]
+        return [spatial.offset_slice(i, j, self.stride, self._out) for i in range(kh) for j in range(kw)]
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        Xp = _spatial.pad(X, self._pads, -np.inf if self.padding == "same" else 0.0)
+        Xp = spatial.pad(X, self._pads, -np.inf if self.padding == "same" else 0.0)
         if not training:
             return self._separable_max(Xp)
         first, *rest = self._offsets()
@@ -119,7 +117,7 @@ class MaxPool2D(Layer):
             self._send(dXp, index, grad, wins)
             later = beat.copy() if later is None else np.logical_or(later, beat, out=later)
         self._send(dXp, first, grad, None if later is None else ~later)
-        return _spatial.crop(dXp, self._pads)
+        return spatial.crop(dXp, self._pads)
 
     def _send(self, dXp: np.ndarray, index: tuple, grad: np.ndarray, wins: np.ndarray | None) -> None:
         """Route ``grad`` where ``wins`` to the inputs of one offset (all of it when ``wins`` is None)."""

@@ -1,6 +1,7 @@
-"""Shared geometry of the 2-D sliding-window layers (Conv2D, MaxPool2D): arguments, padding, windows.
+"""Geometry of 2-D sliding-window layers (Conv2D, MaxPool2D, and any a plugin adds): arguments, padding, windows.
 
-Not a plugin: a helper module of this distribution. Images are ``(n, height, width, channels)``.
+Shared by every such layer so that padding and window rules (Keras's "valid"/"same") are written
+once. Images are ``(n, height, width, channels)``.
 """
 
 from __future__ import annotations
