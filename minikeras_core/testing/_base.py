@@ -10,6 +10,7 @@ what was expected and found.
 from __future__ import annotations
 
 import inspect
+import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -261,3 +262,24 @@ def compare_hand_computed_case(s: Subject, value_name: str) -> None:
     value = s.make()(np.asarray(y_pred, dtype=np.float64), np.asarray(y_true))
     expect(np.isclose(value, float(expected), rtol=1e-6, atol=1e-12), f"the hand-computed {value_name} {float(expected):.10g}",
            f"{value:.10g}")
+
+
+def expect_value_error(call: Callable[[], Any], expected: str) -> None:
+    """Raise :class:`Mismatch` unless ``call()`` raises ``ValueError`` (any other outcome is named in the message)."""
+    try:
+        out = call()
+    except ValueError:
+        return
+    except Exception as err:
+        raise Mismatch(expected, f"{type(err).__name__}: {err}") from err
+    raise Mismatch(expected, f"no error, a result of shape {np.shape(out)}")
+
+
+def config_round_trip(plugin: Any) -> tuple[dict, Any]:
+    """``plugin.get_config()`` through JSON and back, and the plugin ``from_config`` rebuilds from it."""
+    try:
+        text = json.dumps(plugin.get_config())
+    except TypeError as err:
+        raise Mismatch("a JSON-ready get_config()", f"{type(err).__name__}: {err}") from err
+    config = json.loads(text)
+    return config, type(plugin).from_config(json.loads(text))
