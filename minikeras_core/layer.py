@@ -38,10 +38,18 @@ class Layer(Plugin, ABC):
 
     The base class checks input shapes, applies the optional ``activation`` after ``call``
     (``Y = activation(Z)``) and its vector-Jacobian product before ``call_backward``.
+
+    ``forward(X, training=False)`` must leave the layer unchanged and treat samples
+    independently: ``Sequential.predict`` runs blocks of samples through the layers on several
+    threads at once. A layer that cannot allow that sets ``parallel_inference = False``.
     """
 
     #: Whether ``backward`` must return ``dL/dX``; see ``call_backward``.
     need_input_grad = True
+
+    #: Whether several blocks of samples may go through ``forward(X, training=False)`` at once,
+    #: on different threads (see the class docstring).
+    parallel_inference = True
 
     def __init__(
         self,

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ._threads import available_cores, inference_executor, wait_all
 from .arguments import non_negative_int, positive_int, positive_number
 from .backend import standardize_dtype
 from .callbacks import History, ProgbarLogger
@@ -375,11 +376,30 @@ class Sequential:
         self._require_layers()
         X = self._check_inputs(X, "predict", convert=False)
         outputs = np.empty((len(X),) + self.output_shape, dtype=self.dtype)
-        for start, stop in _chunks(len(X), batch_size):
-            chunk = np.asarray(X[start:stop], dtype=self.dtype)
-            if not np.all(np.isfinite(chunk)):
-                raise ValueError(f"predict(): X contains NaN or infinity (in samples {start}..{stop - 1}); expected finite numbers")
+        parallel = all(getattr(layer, "parallel_inference", True) for layer in self.layers)
+        parts = min(len(X), available_cores()) if parallel else 1
+
+        def forward_part(chunk: np.ndarray, start: int, stop: int) -> None:
             outputs[start:stop] = self._forward(chunk, False)
+
+        # Samples are independent: each chunk is cut into one part per core, and the parts go
+        # through the layers at once on threads (see _threads). This thread meanwhile reads,
+        # casts and checks the next chunk; at most two chunks are in flight, so memory stays
+        # bounded by the chunk size.
+        with inference_executor(parts) as executor:
+            previous: list = []
+            for offset, stop in _chunks(len(X), batch_size):
+                chunk = np.asarray(X[offset:stop], dtype=self.dtype)
+                if not np.all(np.isfinite(chunk)):
+                    raise ValueError(f"predict(): X contains NaN or infinity (in samples {offset}..{stop - 1}); expected finite numbers")
+                size = -(-(stop - offset) // parts)
+                current = [
+                    executor.submit(forward_part, chunk[start - offset : start - offset + size], start, min(start + size, stop))
+                    for start in range(offset, stop, size)
+                ]
+                wait_all(previous)
+                previous = current
+            wait_all(previous)
         return outputs
 
     # -- input checks -------------------------------------------------------------------------

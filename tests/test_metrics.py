@@ -174,7 +174,8 @@ def test_predict_reads_a_memmap_one_chunk_at_a_time(tmp_path, monkeypatch):
 
     monkeypatch.setattr(model, "_forward", spy)
     out = model.predict(X, batch_size=16)
-    assert sizes == [16, 16, 16, 2]
+    # chunks of 16 (16, 16, 16, 2), each maybe cut into parts that run on threads (any order)
+    assert max(sizes) <= 16 and sum(sizes) == 50
     kernel, bias = model.layers[0].params["kernel"], model.layers[0].params["bias"]
     expected = 1 / (1 + np.exp(-(np.asarray(X, dtype=np.float32) @ kernel + bias)))
     np.testing.assert_allclose(out, expected, rtol=1e-6)

@@ -1,0 +1,91 @@
+"""``Sequential.predict`` runs parts of each chunk on threads: same numbers as one forward pass, in order."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import minikeras_core as mk
+from minikeras_core import Layer, _threads
+
+
+def cnn(seed: int = 0) -> mk.Sequential:
+    model = mk.Sequential(seed=seed, dtype="float32")
+    model.add("conv2d", ksize=3, activation="relu", filters=4, input_size=(10, 10, 1))
+    model.add("maxpool2d", ksize=2)
+    model.add("conv2d", ksize=2, activation="tanh", filters=8)
+    model.add("flatten")
+    model.add("dense", units=5, activation="softmax")
+    return model
+
+
+class Recorder(Layer):
+    """The identity, noting which threads ran it."""
+
+    def __init__(self, parallel: bool = True, fail_at: float | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.parallel_inference = parallel
+        self.fail_at = fail_at
+        self.threads: set = set()
+        self.lock = threading.Lock()
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        with self.lock:
+            self.threads.add(threading.get_ident())
+        if self.fail_at is not None and np.any(X == self.fail_at):
+            raise RuntimeError("Recorder: met the marked sample")
+        return X.copy()
+
+    def call_backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad
+
+
+def threads_possible() -> bool:
+    return _threads.available_cores() > 1 and bool(_threads._blas_controller())
+
+
+@pytest.mark.parametrize("batch_size", [None, 7, 32, 100])
+def test_predict_equals_one_forward_pass(batch_size):
+    model = cnn()
+    X = np.random.default_rng(1).standard_normal((100, 10, 10, 1)).astype(np.float32)
+    whole = model._forward(X, False)  # one pass over every sample, no chunks, no threads
+    got = model.predict(X, batch_size=batch_size)
+    assert got.dtype == np.float32 and got.shape == (100, 5)
+    np.testing.assert_allclose(got, whole, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(model.predict(X, batch_size=batch_size), got)  # deterministic
+
+
+def test_predict_keeps_sample_order_with_threads():
+    """An identity model returns its input: every part lands in its own rows."""
+    model = mk.Sequential(dtype="float64")
+    model.add(Recorder(input_size=(3,)))
+    X = np.arange(3 * 1001, dtype=np.float64).reshape(1001, 3)
+    np.testing.assert_array_equal(model.predict(X, batch_size=64), X)
+    if threads_possible():
+        assert threading.get_ident() not in model.layers[0].threads
+
+
+def test_layer_may_refuse_parallel_inference():
+    model = mk.Sequential(dtype="float64")
+    model.add(Recorder(parallel=False, input_size=(3,)))
+    X = np.ones((500, 3))
+    np.testing.assert_array_equal(model.predict(X, batch_size=50), X)
+    assert model.layers[0].threads == {threading.get_ident()}
+
+
+def test_error_in_a_part_reaches_the_caller_and_blas_threads_are_restored():
+    model = mk.Sequential(dtype="float64")
+    model.add(Recorder(fail_at=-1.0, input_size=(2,)))
+    X = np.zeros((300, 2))
+    X[250] = -1.0
+    controller = _threads._blas_controller()
+    before = controller.info() if controller else None
+    with pytest.raises(RuntimeError, match="met the marked sample"):
+        model.predict(X, batch_size=32)
+    if controller:
+        assert controller.info() == before
