@@ -61,6 +61,16 @@ class ElementwiseActivation(Activation):
     def derivative(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """Return ``g'(X)`` entry-wise; ``Y`` is ``eval(X)``."""
 
+    def eval_inplace(self, Z: np.ndarray) -> np.ndarray:
+        """Overwrite ``Z`` with ``eval(Z)`` and return it (optional; the numbers must equal ``eval``'s).
+
+        For a layer whose ``Z`` is its own temporary (prediction, say): an ``out=`` form such
+        as ``np.maximum(Z, 0, out=Z)`` saves allocating and copying a second output-sized array.
+        The default evaluates into a new array and copies it back.
+        """
+        Z[...] = self.eval(Z)
+        return Z
+
     def grad_input(self, X: np.ndarray) -> np.ndarray:
         diagonal = self.derivative(X, self.eval(X))
         jacobian = np.zeros(X.shape + X.shape[-1:], dtype=diagonal.dtype)

@@ -238,6 +238,11 @@ class UpcastsActivation(GoodSigmoid):
         return super().eval(X.astype(np.float64))  # float32 silently becomes float64
 
 
+class ForgetsInplace(GoodSigmoid):
+    def eval_inplace(self, Z):
+        return self.eval(Z)  # a new array: Z keeps the pre-activations
+
+
 class NaiveSoftplus(ElementwiseActivation):
     def eval(self, X):
         return np.log(1 + np.exp(X))  # exp(1000) overflows to inf
@@ -476,12 +481,15 @@ BROKEN = [
                                    "activation_backward_matches_finite_differences"}),
     ("activation", UpcastsActivation, {"activation_keeps_float32"}),
     ("activation", NaiveSoftplus, {"activation_finite_on_extreme_inputs"}),
+    ("activation", ForgetsInplace, {"activation_eval_inplace_matches_eval"}),
     ("activation", NoisyActivation, {"activation_is_deterministic", "activation_grad_input_matches_finite_differences",
+                                     "activation_eval_inplace_matches_eval",
                                      "activation_backward_matches_finite_differences",
                                      "activation_backward_matches_jacobian_vector_product"}),
-    # the 3-D input's wrongly shaped output also breaks backward on 3-D inputs
+    # the 3-D input's wrongly shaped output also breaks backward and eval_inplace on 3-D inputs
     ("activation", ShapeLiarActivation, {"activation_output_shape_matches_input",
-                                         "activation_backward_matches_jacobian_vector_product"}),
+                                         "activation_backward_matches_jacobian_vector_product",
+                                         "activation_eval_inplace_matches_eval"}),
     ("layer", LyingOutputShape, {"layer_output_shape_matches_forward"}),
     ("layer", MixesSamples, {"layer_samples_are_independent"}),
     # forward scales X in place, so finite differences of forward see a moving input
@@ -601,7 +609,7 @@ def test_plugins_registered_in_code_are_checked_by_name_and_by_the_cli(capsys):
         out = capsys.readouterr().out
         assert "FAIL   activation:teeth_wrong_derivative  activation_grad_input_matches_finite_differences" in out
         assert "PASS   activation:teeth_wrong_derivative  activation_output_shape_matches_input" in out
-        assert "11 checks on 1 plugin(s): 9 passed, 2 failed" in out
+        assert "12 checks on 1 plugin(s): 10 passed, 2 failed" in out
         assert main(["check", "activation:sigmoid", "layer:dense"]) == 0
     finally:
         REGISTRY.unregister("activation", "teeth_wrong_derivative")

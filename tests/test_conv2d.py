@@ -125,6 +125,21 @@ def test_prediction_in_blocks_matches_one_pass_and_keeps_nothing(channels, ksize
     np.testing.assert_allclose(blocks, expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("channels", [1, 8])
+@pytest.mark.parametrize("activation, use_bias", [(None, True), ("tanh", True), ("sigmoid", False), ("softmax", True)])
+def test_prediction_in_blocks_applies_any_activation_in_place(channels, activation, use_bias) -> None:
+    """Blocks write into the output and activate it there: element-wise with or without an in-place form, or softmax."""
+    layer = built("conv2d", (5, 5, channels), ksize=2, stride=(1, 2), filters=3, activation=activation, use_bias=use_bias,
+                  dtype="float32")
+    if use_bias:
+        layer.params["bias"][...] = np.random.default_rng(11).standard_normal(3)
+    X = np.random.default_rng(12).standard_normal((layer.block_samples + 5, 5, 5, channels)).astype(np.float32)
+    Z = reference_conv(X, layer.params["kernel"], layer.params["bias"] if use_bias else np.zeros(3), (1, 2), (0,) * 4)
+    expected = {None: Z, "tanh": np.tanh(Z), "sigmoid": 1 / (1 + np.exp(-Z)),
+                "softmax": np.exp(Z) / np.exp(Z).sum(axis=-1, keepdims=True)}[activation]
+    np.testing.assert_allclose(layer.forward(X), expected, rtol=1e-4, atol=1e-5)
+
+
 def test_weights_are_keras_layout_glorot_kernel_and_zero_bias() -> None:
     layer = built("conv2d", (10, 10, 8), ksize=(3, 5), filters=16, seed=4)
     assert list(layer.params) == ["kernel", "bias"]

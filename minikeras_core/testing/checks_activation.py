@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..activation import ElementwiseActivation
 from ._base import (
     Mismatch,
     Subject,
@@ -148,3 +149,24 @@ def activation_is_deterministic(s: Subject) -> None:
     for label, other in [("a second call", outputs[1]), ("a second instance", outputs[2])]:
         if not np.array_equal(outputs[0], other, equal_nan=True):
             raise Mismatch(f"the same output from {label} on the same input", max_difference(outputs[0], other))
+
+
+@check("activation")
+def activation_eval_inplace_matches_eval(s: Subject) -> None:
+    """An element-wise activation's ``eval_inplace(Z)`` overwrites ``Z`` with ``eval(Z)``'s numbers and returns ``Z``.
+
+    Layers use it on their own temporaries when predicting (``Conv2D``), so a wrong override
+    would change predictions only. Not element-wise: nothing to check.
+    """
+    act = s.make()
+    if not isinstance(act, ElementwiseActivation):
+        return
+    for dtype, rtol in [(np.float32, 1e-6), (np.float64, 1e-12)]:
+        X = _inputs(s.rng, (2, 3, 4), dtype)
+        expected = np.asarray(act.eval(X.copy()))
+        Z = X.copy()
+        got = act.eval_inplace(Z)
+        name = np.dtype(dtype).name
+        expect(got is Z, f"eval_inplace(Z) to return Z itself ({name})", f"a {type(got).__name__}")
+        expect(arrays_close(Z, expected, rtol=rtol, atol=rtol), f"eval_inplace(Z) to leave eval(Z) in Z ({name})",
+               lambda Z=Z, expected=expected: max_difference(Z, expected))

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras_core import Layer, spatial
+from minikeras_core import ElementwiseActivation, Layer, spatial
 from minikeras_core.arguments import positive_int
 
 
@@ -133,17 +133,28 @@ class Conv2D(Layer):
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         """As ``Layer.forward``; when not training, a large batch goes through in blocks of samples.
 
-        Inference keeps nothing for backward, so each block's patch matrix, product and
-        activation are temporaries: memory is bounded by the block, not the batch, and the
-        memory-bound steps (gather, activation) work on data still in cache.
+        Inference keeps nothing for backward, so each block's patch matrix is a temporary:
+        memory is bounded by the block, not the batch, and the memory-bound steps (gather,
+        bias, activation) work on data still in cache. Each block's product is written
+        straight into its rows of the output, and the bias and an element-wise activation
+        are applied there in place: no second output-sized array, no copy.
         """
         block = self.block_samples
         if training or not self.built or len(X) <= block:
             return super().forward(X, training)
         self.check_input(X)
         Y = np.empty((len(X),) + self.output_shape, dtype=self.dtype)
+        W = self._weights()
         for start in range(0, len(X), block):
-            Y[start : start + block] = super().forward(X[start : start + block], False)
+            Xp = spatial.pad(X[start : start + block], self._pads)
+            Z = Y[start : start + block].reshape(-1, self.filters)  # a view: Y is C-contiguous
+            np.matmul(self._patches(Xp), W, out=Z)
+            if self.use_bias and not self._folds_bias:
+                Z += self.params["bias"]
+            if isinstance(self.activation, ElementwiseActivation):
+                self.activation.eval_inplace(Z)
+            elif self.activation is not None:
+                Z[...] = self.activation(Z.reshape((-1,) + self.output_shape)).reshape(Z.shape)
         return Y
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:

@@ -11,6 +11,9 @@ class ReLU(ElementwiseActivation):
     def eval(self, X: np.ndarray) -> np.ndarray:
         return np.maximum(X, 0)
 
+    def eval_inplace(self, Z: np.ndarray) -> np.ndarray:
+        return np.maximum(Z, 0, out=Z)
+
     def derivative(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         return (X > 0).astype(X.dtype)
 

@@ -11,5 +11,8 @@ class Tanh(ElementwiseActivation):
     def eval(self, X: np.ndarray) -> np.ndarray:
         return np.tanh(X)
 
+    def eval_inplace(self, Z: np.ndarray) -> np.ndarray:
+        return np.tanh(Z, out=Z)
+
     def derivative(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         return 1 - Y * Y
