@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._threads import available_cores, inference_executor, wait_all
+from ._threads import MIN_VALUES_PER_PART, available_cores, inference_executor, wait_all
 from .arguments import non_negative_int, positive_int, positive_number
 from .backend import standardize_dtype
 from .callbacks import History, ProgbarLogger
@@ -376,8 +376,7 @@ class Sequential:
         self._require_layers()
         X = self._check_inputs(X, "predict", convert=False)
         outputs = np.empty((len(X),) + self.output_shape, dtype=self.dtype)
-        parallel = all(getattr(layer, "parallel_inference", True) for layer in self.layers)
-        parts = min(len(X), available_cores()) if parallel else 1
+        parts = self._inference_parts(min(len(X), positive_int(batch_size if batch_size is not None else 256, "batch_size")))
 
         def forward_part(chunk: np.ndarray, start: int, stop: int) -> None:
             outputs[start:stop] = self._forward(chunk, False)
@@ -401,6 +400,20 @@ class Sequential:
                 previous = current
             wait_all(previous)
         return outputs
+
+    def _inference_parts(self, chunk: int) -> int:
+        """How many parts (one per thread) ``predict`` cuts a chunk of ``chunk`` samples into.
+
+        Threads pay off only when each part has enough memory-bound work (activations,
+        pooling) to hide their cost: starting them, and the interpreter's lock, which they
+        take in turn between numpy calls. The layers' outputs per sample measure that work;
+        small models (an MLP, the 8x8 seed model) measured slower on threads, so they stay on
+        one, with BLAS's own threads for their products.
+        """
+        if not all(getattr(layer, "parallel_inference", True) for layer in self.layers):
+            return 1
+        values = chunk * sum(math.prod(layer.output_shape) for layer in self.layers)
+        return max(1, min(chunk, available_cores(), values // MIN_VALUES_PER_PART))
 
     # -- input checks -------------------------------------------------------------------------
     def _require_layers(self) -> None:

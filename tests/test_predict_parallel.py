@@ -49,8 +49,14 @@ def threads_possible() -> bool:
     return _threads.available_cores() > 1 and bool(_threads._blas_controller())
 
 
+@pytest.fixture
+def small_parts(monkeypatch):
+    """Let even tiny models use threads (normally only models with large activations do)."""
+    monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1)
+
+
 @pytest.mark.parametrize("batch_size", [None, 7, 32, 100])
-def test_predict_equals_one_forward_pass(batch_size):
+def test_predict_equals_one_forward_pass(batch_size, small_parts):
     model = cnn()
     X = np.random.default_rng(1).standard_normal((100, 10, 10, 1)).astype(np.float32)
     whole = model._forward(X, False)  # one pass over every sample, no chunks, no threads
@@ -60,7 +66,7 @@ def test_predict_equals_one_forward_pass(batch_size):
     np.testing.assert_array_equal(model.predict(X, batch_size=batch_size), got)  # deterministic
 
 
-def test_predict_keeps_sample_order_with_threads():
+def test_predict_keeps_sample_order_with_threads(small_parts):
     """An identity model returns its input: every part lands in its own rows."""
     model = mk.Sequential(dtype="float64")
     model.add(Recorder(input_size=(3,)))
@@ -70,7 +76,22 @@ def test_predict_keeps_sample_order_with_threads():
         assert threading.get_ident() not in model.layers[0].threads
 
 
-def test_layer_may_refuse_parallel_inference():
+def test_small_models_stay_on_the_calling_thread():
+    model = mk.Sequential(dtype="float64")
+    model.add(Recorder(input_size=(3,)))
+    X = np.ones((1000, 3))
+    np.testing.assert_array_equal(model.predict(X), X)
+    assert model.layers[0].threads == {threading.get_ident()}
+
+
+def test_large_activations_use_one_part_per_core():
+    model = mk.Sequential(dtype="float32")
+    model.add(Recorder(input_size=(64, 64, 8)))  # 32,768 values per sample
+    assert model._inference_parts(256) == min(8, _threads.available_cores())  # 256 * 32,768 values: 8 parts of 2**20
+    assert model._inference_parts(8) == 1  # too little work to share
+
+
+def test_layer_may_refuse_parallel_inference(small_parts):
     model = mk.Sequential(dtype="float64")
     model.add(Recorder(parallel=False, input_size=(3,)))
     X = np.ones((500, 3))
@@ -78,7 +99,7 @@ def test_layer_may_refuse_parallel_inference():
     assert model.layers[0].threads == {threading.get_ident()}
 
 
-def test_error_in_a_part_reaches_the_caller_and_blas_threads_are_restored():
+def test_error_in_a_part_reaches_the_caller_and_blas_threads_are_restored(small_parts):
     model = mk.Sequential(dtype="float64")
     model.add(Recorder(fail_at=-1.0, input_size=(2,)))
     X = np.zeros((300, 2))
