@@ -139,9 +139,9 @@ class Conv2D(Layer):
         straight into its rows of the output, and the bias and an element-wise activation
         are applied there in place: no second output-sized array, no copy.
         """
-        block = self.block_samples
-        if training or not self.built or len(X) <= block:
+        if training or not self.built:
             return super().forward(X, training)
+        block = self.block_samples
         self.check_input(X)
         Y = np.empty((len(X),) + self.output_shape, dtype=self.dtype)
         W = self._weights()
