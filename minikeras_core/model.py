@@ -124,13 +124,13 @@ class Sequential:
     # -- weights ------------------------------------------------------------------------------
     def _params(self) -> list[np.ndarray]:
         """The arrays the optimizer updates: every weight, or the one flat buffer holding them all."""
-        if getattr(self, "_flat", None) is not None:
+        if self._flat is not None:
             return [self._flat[0]]
         return [p for layer in self.layers for p in layer.params.values()]
 
     def _grads(self) -> list[np.ndarray]:
         """The gradients matching ``_params()``."""
-        if getattr(self, "_flat", None) is not None:
+        if self._flat is not None:
             return [self._flat[1]]
         return [g for layer in self.layers for g in layer.grads.values()]
 
@@ -156,7 +156,7 @@ class Sequential:
         """
         # Identity (not equality) of the optimizer, the layers and their weight dicts; holding them keeps ids unique.
         key = [self.optimizer, *self.layers, *(layer.params for layer in self.layers)]
-        previous = getattr(self, "_training_key", None)
+        previous = self._training_key
         if previous is not None and len(previous) == len(key) and all(a is b for a, b in zip(previous, key)):
             if self._flat is None or self._flat_intact():
                 return
@@ -389,7 +389,7 @@ class Sequential:
             previous: list = []
             for offset, stop in _chunks(len(X), batch_size):
                 chunk = np.asarray(X[offset:stop], dtype=self.dtype)
-                if not np.all(np.isfinite(chunk)):
+                if not _all_finite(chunk):
                     raise ValueError(f"predict(): X contains NaN or infinity (in samples {offset}..{stop - 1}); expected finite numbers")
                 size = -(-(stop - offset) // parts)
                 current = [
