@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -42,6 +43,14 @@ class Layer(Plugin, ABC):
     ``forward(X, training=False)`` must leave the layer unchanged and treat samples
     independently: ``Sequential.predict`` runs blocks of samples through the layers on several
     threads at once. A layer that cannot allow that sets ``parallel_inference = False``.
+
+    Training may likewise cut a batch into parts that run on threads at once, one part through
+    the layer and the others through its replicas (``replica()``: a shallow copy sharing
+    ``params`` and the activation, with its own ``grads``). So ``forward``/``backward`` keep
+    their caches in attributes they assign (``self._X = X``), never in a container shared with
+    the original (a dict or buffer made in ``__init__``) nor in module state. A layer that
+    cannot allow that (a shared random generator, say) sets ``parallel_training = False``; the
+    conformance check ``layer_replica_trains_independently`` tests it.
     """
 
     #: Whether ``backward`` must return ``dL/dX``; see ``call_backward``.
@@ -50,6 +59,9 @@ class Layer(Plugin, ABC):
     #: Whether several blocks of samples may go through ``forward(X, training=False)`` at once,
     #: on different threads (see the class docstring).
     parallel_inference = True
+
+    #: Whether ``replica()`` copies may train other parts of a batch on other threads (see the class docstring).
+    parallel_training = True
 
     def __init__(
         self,
@@ -150,6 +162,18 @@ class Layer(Plugin, ABC):
             raise ValueError(
                 f"{self._label}: expected input of shape (batch, {', '.join(map(str, self.input_shape))}), got {X.shape}"
             )
+
+    def replica(self) -> Layer:
+        """A shallow copy for training another part of a batch at once: same weights, its own zeroed ``grads``.
+
+        Everything else is shared with this layer (the activation, settings) or replaced as the
+        replica runs (caches it assigns). Override to give a replica its own copy of any other
+        mutable state that ``forward``/``backward`` change.
+        """
+        clone = copy.copy(self)
+        clone.grads = {name: np.zeros_like(grad) for name, grad in self.grads.items()}
+        clone._Z = clone._Y = None
+        return clone
 
     # -- weights and config -------------------------------------------------------------------
     def count_params(self) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._threads import MIN_VALUES_PER_PART, available_cores, inference_executor, wait_all
+from ._threads import MIN_VALUES_PER_PART, Workers, available_cores, finish, split
 from .arguments import non_negative_int, positive_int, positive_number
 from .backend import standardize_dtype
 from .callbacks import History, ProgbarLogger
@@ -41,6 +41,7 @@ class Sequential:
         self._rng = np.random.default_rng(seed)
         self._flat: tuple[np.ndarray, np.ndarray] | None = None  # (weights, gradients) when flattened
         self._training_key = None
+        self._replicas: list = []  # layer replicas for parts of a batch trained on other threads (see _train_step)
         for layer in layers or []:
             self.add(layer)
 
@@ -162,6 +163,7 @@ class Sequential:
                 return
         self._training_key = key
         self._flat = None
+        self._replicas = []
         weights = [(layer, name) for layer in self.layers for name in layer.params]
         dtypes = {layer.params[name].dtype for layer, name in weights}
         if not getattr(self.optimizer, "elementwise", False) or not weights or len(dtypes) != 1:
@@ -199,13 +201,15 @@ class Sequential:
             weights = weights[count:]
 
     # -- running ------------------------------------------------------------------------------
-    def _forward(self, X: np.ndarray, training: bool) -> np.ndarray:
-        for layer in self.layers:
+    def _forward(self, X: np.ndarray, training: bool, layers: list[Layer] | None = None) -> np.ndarray:
+        for layer in self.layers if layers is None else layers:
             X = layer.forward(X, training)
         return X
 
-    def _backward(self, y_pred: np.ndarray, y_true: np.ndarray) -> None:
-        last, first = self.layers[-1], self.layers[0]
+    def _backward(self, y_pred: np.ndarray, y_true: np.ndarray, layers: list[Layer] | None = None, scale: float = 1.0) -> None:
+        """Fill the weight gradients of ``layers`` (the model's own by default) for the mean loss times ``scale``."""
+        layers = self.layers if layers is None else layers
+        last, first = layers[-1], layers[0]
         fused = None
         if last.activation is not None and type(last).backward is Layer.backward:
             fused = self.loss.fused_grad(last.activation, y_pred, y_true)
@@ -213,10 +217,11 @@ class Sequential:
         first.need_input_grad = False  # dL/d(data) is never used: the first layer may skip computing it
         try:
             if fused is not None:
-                grad = last.backward(fused, through_activation=False)
+                grad = last.backward(fused * scale if scale != 1.0 else fused, through_activation=False)
             else:
-                grad = last.backward(self.loss.grad_input(y_pred, y_true))
-            for layer in reversed(self.layers[:-1]):
+                grad = self.loss.grad_input(y_pred, y_true)
+                grad = last.backward(grad * scale if scale != 1.0 else grad)
+            for layer in reversed(layers[:-1]):
                 grad = layer.backward(grad)
         finally:
             first.need_input_grad = saved
@@ -286,57 +291,110 @@ class Sequential:
         self.stop_training = False
         logs: dict = {}
         hook.on_train_begin(model=self, logs={})
-        for epoch in range(initial_epoch, n_epochs):
-            hook.on_epoch_begin(model=self, epoch=epoch, logs={})
-            order = rng.permutation(n) if shuffle else None
-            totals = dict.fromkeys(["loss", *(m.name for m in self.metrics)], 0.0)
-            seen = 0
-            for batch in range(steps):
-                start, stop = batch * batch_size, min((batch + 1) * batch_size, n)
-                if batch_begin:
-                    hook.on_batch_begin(model=self, batch=batch, logs={})
-                if order is None:  # in order: views of the data, no copy
-                    X_batch, y_batch = X[start:stop], y[start:stop]
-                else:  # np.take copies the rows faster than fancy indexing does
-                    index = order[start:stop]
-                    X_batch, y_batch = np.take(X, index, axis=0), np.take(y, index, axis=0)
-                loss = self.train_on_batch(X_batch, y_batch)
-                count = stop - start
-                totals["loss"] += loss * count
-                for metric in self.metrics:
-                    totals[metric.name] += metric(self._last_output, y_batch) * count
-                seen += count
-                if batch_end:
-                    logs = {key: value / seen for key, value in totals.items()}
-                    hook.on_batch_end(model=self, batch=batch, logs=logs)
-                if not math.isfinite(loss):
-                    if self.stop_training:  # a callback such as TerminateOnNaN chose to end here
+        self._replicas = []  # layers may have changed since the last fit
+        # parts of each batch may train on threads at once (see _train_step); the threads live for this fit
+        with Workers(self._parallel_parts(min(batch_size, n), "parallel_training")) as workers:
+            for epoch in range(initial_epoch, n_epochs):
+                hook.on_epoch_begin(model=self, epoch=epoch, logs={})
+                order = rng.permutation(n) if shuffle else None
+                totals = dict.fromkeys(["loss", *(m.name for m in self.metrics)], 0.0)
+                seen = 0
+                for batch in range(steps):
+                    start, stop = batch * batch_size, min((batch + 1) * batch_size, n)
+                    if batch_begin:
+                        hook.on_batch_begin(model=self, batch=batch, logs={})
+                    if order is None:  # in order: views of the data, no copy
+                        X_batch, y_batch = X[start:stop], y[start:stop]
+                    else:  # np.take copies the rows faster than fancy indexing does
+                        index = order[start:stop]
+                        X_batch, y_batch = np.take(X, index, axis=0), np.take(y, index, axis=0)
+                    loss = self._train_step(X_batch, y_batch, workers)
+                    count = stop - start
+                    totals["loss"] += loss * count
+                    for metric in self.metrics:
+                        totals[metric.name] += metric(self._last_output, y_batch) * count
+                    seen += count
+                    if batch_end:
+                        logs = {key: value / seen for key, value in totals.items()}
+                        hook.on_batch_end(model=self, batch=batch, logs=logs)
+                    if not math.isfinite(loss):
+                        if self.stop_training:  # a callback such as TerminateOnNaN chose to end here
+                            break
+                        raise FloatingPointError(
+                            f"{self.name}: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1} (of {steps}); "
+                            "lower the learning rate, check the inputs' scale, or add the TerminateOnNaN callback to stop quietly"
+                        )
+                    if self.stop_training:
                         break
-                    raise FloatingPointError(
-                        f"{self.name}: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1} (of {steps}); "
-                        "lower the learning rate, check the inputs' scale, or add the TerminateOnNaN callback to stop quietly"
-                    )
+                logs = {key: value / max(seen, 1) for key, value in totals.items()}
+                if validation is not None and np.isfinite(logs["loss"]):
+                    values = self._evaluate_arrays(*validation, batch_size)
+                    logs.update({f"val_{key}": value for key, value in values.items()})
+                hook.on_epoch_end(model=self, epoch=epoch, logs=logs)
                 if self.stop_training:
                     break
-            logs = {key: value / max(seen, 1) for key, value in totals.items()}
-            if validation is not None and np.isfinite(logs["loss"]):
-                values = self._evaluate_arrays(*validation, batch_size)
-                logs.update({f"val_{key}": value for key, value in values.items()})
-            hook.on_epoch_end(model=self, epoch=epoch, logs=logs)
-            if self.stop_training:
-                break
         hook.on_train_end(model=self, logs=dict(logs))
         return history
 
     def train_on_batch(self, X: np.ndarray, y: np.ndarray) -> float:
         """One gradient step on one batch (already checked and cast); returns the batch's loss."""
+        with Workers(self._parallel_parts(len(X), "parallel_training")) as workers:
+            return self._train_step(X, y, workers)
+
+    def _train_step(self, X: np.ndarray, y: np.ndarray, workers: Workers) -> float:
+        """``train_on_batch`` with threads from ``workers``.
+
+        A batch with enough work is cut into parts (see ``_parallel_parts``), one per thread:
+        the model's layers take the first part and replicas of them (``Layer.replica``: the
+        same weights, their own gradients and caches) the others. The loss is a mean over
+        samples, so part ``p`` of ``n_p`` samples back-propagates its own mean loss times
+        ``n_p / n``, and the parts' weight gradients add up to the batch's.
+        """
         self._prepare_training()
-        y_pred = self._forward(X, training=True)
+        bounds = split(len(X), min(workers.parts, self._parallel_parts(len(X), "parallel_training")))
+        if len(bounds) == 1:
+            y_pred = self._forward(X, training=True)
+            self._backward(y_pred, y)
+        else:
+            y_pred = np.empty((len(X),) + self.output_shape, dtype=self.dtype)
+
+            def train_part(layers: list[Layer], start: int, stop: int) -> None:
+                part = self._forward(X[start:stop], True, layers)
+                y_pred[start:stop] = part
+                self._backward(part, y[start:stop], layers, (stop - start) / len(X))
+
+            stacks = [(self.layers, None), *self._replica_stacks(len(bounds) - 1)]
+            workers.run(train_part, [(layers, start, stop) for (layers, _), (start, stop) in zip(stacks, bounds)])
+            totals = self._grads()
+            for _, grads in stacks[1:]:
+                for total, grad in zip(totals, grads):
+                    total += grad
         self._last_output = y_pred  # fit computes the training metrics from it
         loss = self.loss(y_pred, y)
-        self._backward(y_pred, y)
         self.optimizer.apply(self._params(), self._grads())
         return loss
+
+    def _replica_stacks(self, count: int) -> list[tuple[list[Layer], list[np.ndarray]]]:
+        """``count`` stacks of layer replicas, each with its gradient arrays in ``_grads()``'s order.
+
+        With flat buffers, a stack's gradients are views of one flat buffer of its own, so
+        adding them into the model's is one vector addition. Kept until the layers, weights or
+        optimizer change (``_prepare_training``) or the next ``fit``.
+        """
+        while len(self._replicas) < count:
+            stack = [layer.replica() for layer in self.layers]
+            if self._flat is None:
+                grads = [g for layer in stack for g in layer.grads.values()]
+            else:
+                flat, offset = np.zeros_like(self._flat[1]), 0
+                for layer in stack:
+                    for name in layer.params:
+                        shape = layer.grads[name].shape
+                        layer.grads[name] = flat[offset : offset + math.prod(shape)].reshape(shape)
+                        offset += math.prod(shape)
+                grads = [flat]
+            self._replicas.append((stack, grads))
+        return self._replicas[:count]
 
     def evaluate(
         self, X: Any, y: Any, batch_size: int | None = None, verbose: int | str = 0, *, callbacks: list | None = None, return_dict: bool = False
@@ -376,44 +434,44 @@ class Sequential:
         self._require_layers()
         X = self._check_inputs(X, "predict", convert=False)
         outputs = np.empty((len(X),) + self.output_shape, dtype=self.dtype)
-        parts = self._inference_parts(min(len(X), positive_int(batch_size if batch_size is not None else 256, "batch_size")))
+        chunk_size = min(len(X), positive_int(batch_size if batch_size is not None else 256, "batch_size"))
 
-        def forward_part(chunk: np.ndarray, start: int, stop: int) -> None:
-            outputs[start:stop] = self._forward(chunk, False)
+        def forward_part(chunk: np.ndarray, offset: int, start: int, stop: int) -> None:
+            outputs[offset + start : offset + stop] = self._forward(chunk[start:stop], False)
 
         # Samples are independent: each chunk is cut into one part per core, and the parts go
         # through the layers at once on threads (see _threads). This thread meanwhile reads,
         # casts and checks the next chunk; at most two chunks are in flight, so memory stays
-        # bounded by the chunk size.
-        with inference_executor(parts) as executor:
+        # bounded by the chunk size, and the threads never wait for each other between chunks.
+        with Workers(self._parallel_parts(chunk_size, "parallel_inference")) as workers, workers.blas_limited():
             previous: list = []
             for offset, stop in _chunks(len(X), batch_size):
                 chunk = np.asarray(X[offset:stop], dtype=self.dtype)
                 if not _all_finite(chunk):
+                    finish(previous)
                     raise ValueError(f"predict(): X contains NaN or infinity (in samples {offset}..{stop - 1}); expected finite numbers")
-                size = -(-(stop - offset) // parts)
-                current = [
-                    executor.submit(forward_part, chunk[start - offset : start - offset + size], start, min(start + size, stop))
-                    for start in range(offset, stop, size)
-                ]
-                wait_all(previous)
+                parts = split(len(chunk), workers.parts)
+                current = workers.start(forward_part, [(chunk, offset, start, stop) for start, stop in parts])
+                finish(previous)
                 previous = current
-            wait_all(previous)
+            finish(previous)
         return outputs
 
-    def _inference_parts(self, chunk: int) -> int:
-        """How many parts (one per thread) ``predict`` cuts a chunk of ``chunk`` samples into.
+    def _parallel_parts(self, batch: int, permission: str) -> int:
+        """How many parts (one per thread) a batch of ``batch`` samples is cut into, for ``predict`` or ``fit``.
 
         Threads pay off only when each part has enough memory-bound work (activations,
         pooling) to hide their cost: starting them, and the interpreter's lock, which they
         take in turn between numpy calls. The layers' outputs per sample measure that work;
         small models (an MLP, the 8x8 seed model) measured slower on threads, so they stay on
-        one, with BLAS's own threads for their products.
+        one, with BLAS's own threads for their products. ``permission`` is the layer attribute
+        that allows it (``parallel_inference`` or ``parallel_training``); one layer without it
+        keeps the model on one thread.
         """
-        if not all(getattr(layer, "parallel_inference", True) for layer in self.layers):
+        if not all(getattr(layer, permission, True) for layer in self.layers):
             return 1
-        values = chunk * sum(math.prod(layer.output_shape) for layer in self.layers)
-        return max(1, min(chunk, available_cores(), values // MIN_VALUES_PER_PART))
+        values = batch * sum(math.prod(layer.output_shape) for layer in self.layers)
+        return max(1, min(batch, available_cores(), values // MIN_VALUES_PER_PART))
 
     # -- input checks -------------------------------------------------------------------------
     def _require_layers(self) -> None:

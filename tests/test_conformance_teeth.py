@@ -301,6 +301,23 @@ class WrongInputGrad(GoodDense):
         return 0.5 * super().call_backward(grad)
 
 
+class SharesCacheWithReplicas(GoodDense):
+    """Keeps its input in a dict made in __init__: a replica (a shallow copy) writes into the same dict."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        self.cache = {}
+
+    def call(self, X, training=False):
+        self.cache["X"] = X
+        return X @ self.params["kernel"] + self.params["bias"]
+
+    def call_backward(self, grad):
+        self.grads["kernel"][...] = self.cache["X"].T @ grad
+        self.grads["bias"][...] = grad.sum(axis=0)
+        return grad @ self.params["kernel"].T
+
+
 class UpcastsLayer(GoodDense):
     def call(self, X, training=False):
         self._X = X
@@ -498,6 +515,7 @@ BROKEN = [
     ("layer", WrongKernelGrad, {"layer_param_grads_match_finite_differences"}),
     ("layer", WrongInputGrad, {"layer_grad_input_matches_finite_differences"}),
     ("layer", UpcastsLayer, {"layer_keeps_dtype"}),
+    ("layer", SharesCacheWithReplicas, {"layer_replica_trains_independently"}),
     ("layer", Broadcasts, {"layer_rejects_wrong_input_shape"}),
     ("layer", CountsWrong, {"layer_param_count_matches_weights"}),
     ("layer", ReplacesWeights, {"layer_weights_round_trip"}),

@@ -87,8 +87,8 @@ def test_small_models_stay_on_the_calling_thread():
 def test_large_activations_use_one_part_per_core():
     model = mk.Sequential(dtype="float32")
     model.add(Recorder(input_size=(64, 64, 8)))  # 32,768 values per sample
-    assert model._inference_parts(256) == min(8, _threads.available_cores())  # 256 * 32,768 values: 8 parts of 2**20
-    assert model._inference_parts(8) == 1  # too little work to share
+    assert model._parallel_parts(256, "parallel_inference") == min(8, _threads.available_cores())  # 256 * 32,768 values: 8 parts of 2**20
+    assert model._parallel_parts(8, "parallel_inference") == 1  # too little work to share
 
 
 def test_layer_may_refuse_parallel_inference(small_parts):

@@ -112,6 +112,48 @@ def layer_samples_are_independent(s: Subject) -> None:
 
 
 @check("layer")
+def layer_replica_trains_independently(s: Subject) -> None:
+    """``replica()`` shares ``params`` and has its own ``grads``; a part trained on it interleaved with another on the layer gives each part's own outputs and gradients.
+
+    ``fit`` trains parts of a batch at once on threads, one through the layer and the others
+    through replicas. A layer with ``parallel_training = False`` is never replicated and passes.
+    """
+    layer = s.make_layer()
+    if not getattr(layer, "parallel_training", True):
+        return
+    parts = [_inputs(s, layer, 2), _inputs(s, layer, 3)]
+    alone, upstream = [], []  # each part on its own, one after the other
+    for X in parts:
+        Y = np.array(layer.forward(X.copy(), training=True))
+        G = s.rng.normal(size=Y.shape)
+        upstream.append(G)
+        dX = np.array(layer.backward(G.copy()))
+        alone.append((Y, dX, {name: g.copy() for name, g in layer.grads.items()}))
+    replica = layer.replica()
+    for name, param in layer.params.items():
+        expect(replica.params.get(name) is param, f"the replica's params[{name!r}] to be the layer's own array (shared weights)",
+               "another array")
+        expect(replica.grads.get(name) is not layer.grads[name], f"the replica's grads[{name!r}] to be an array of its own",
+               "the layer's array")
+    # both forward passes before either backward, the replica's backward first: caches must not be shared
+    first = np.array(layer.forward(parts[0].copy(), training=True))
+    second = np.array(replica.forward(parts[1].copy(), training=True))
+    dX_second = np.array(replica.backward(upstream[1].copy()))
+    dX_first = np.array(layer.backward(upstream[0].copy()))
+    for label, instance, Y, dX, (Y_alone, dX_alone, grads_alone) in (
+        ("the layer's part", layer, first, dX_first, alone[0]),
+        ("the replica's part", replica, second, dX_second, alone[1]),
+    ):
+        expect(arrays_close(Y, Y_alone), f"{label}: forward to equal the part's forward on its own",
+               lambda Y=Y, Y_alone=Y_alone: max_difference(Y, Y_alone))
+        expect(arrays_close(dX, dX_alone), f"{label}: backward's dL/dX to equal the part's on its own",
+               lambda dX=dX, dX_alone=dX_alone: max_difference(dX, dX_alone))
+        for name, grad in grads_alone.items():
+            expect(arrays_close(instance.grads[name], grad), f"{label}: grads[{name!r}] to equal the part's on its own",
+                   lambda name=name, instance=instance, grad=grad: max_difference(instance.grads[name], grad))
+
+
+@check("layer")
 def layer_weights_round_trip(s: Subject) -> None:
     """``set_weights(get_weights())`` into a second layer (in place) gives the same weights and outputs; ``get_weights`` returns copies."""
     first, second = s.make_layer(seed=0), s.make_layer(seed=1)

@@ -1,0 +1,178 @@
+"""``fit`` trains parts of a batch on threads through layer replicas: the same step as one pass over the batch."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import minikeras_core as mk
+from minikeras_core import Layer, _threads
+from minikeras_core.model import Sequential
+from minikeras_core.optimizers import SGD
+
+
+def cnn(dtype: str = "float64", seed: int = 0) -> Sequential:
+    model = mk.Sequential(seed=seed, dtype=dtype)
+    model.add("conv2d", ksize=3, activation="relu", filters=4, input_size=(10, 10, 1))
+    model.add("maxpool2d", ksize=2)
+    model.add("conv2d", ksize=2, activation="tanh", filters=8)
+    model.add("flatten")
+    model.add("dense", units=5, activation="softmax")
+    return model
+
+
+def data(n: int = 40, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 10, 10, 1)), rng.integers(0, 5, n)
+
+
+def threads_possible() -> bool:
+    return _threads.available_cores() > 1 and bool(_threads._blas_controller())
+
+
+@pytest.fixture
+def small_parts(monkeypatch):
+    """Let even tiny models train on threads (normally only models with large activations do)."""
+    monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1)
+
+
+@pytest.fixture
+def no_parts(monkeypatch):
+    monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1 << 62)
+
+
+class Recorder(Layer):
+    """Scales by a weight, noting which threads ran its forward pass in training."""
+
+    def __init__(self, parallel: bool = True, fail_at: float | None = None, barrier=None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.parallel_training = parallel
+        self.barrier = barrier
+        self.fail_at = fail_at
+        self.threads: set = set()
+        self.lock = threading.Lock()
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def create_weights(self, input_shape: tuple) -> None:
+        self.add_weight("scale", input_shape, "ones")
+
+    def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+        if training:
+            with self.lock:  # replicas share this set and lock (a shallow copy): the test reads them all here
+                self.threads.add(threading.get_ident())
+            if self.barrier is not None:  # every part must be running at once to pass
+                self.barrier.wait()
+        if self.fail_at is not None and np.any(X == self.fail_at):
+            raise RuntimeError("Recorder: met the marked sample")
+        self._X = X
+        return X * self.params["scale"]
+
+    def call_backward(self, grad: np.ndarray) -> np.ndarray:
+        self.grads["scale"][...] = np.sum(grad * self._X, axis=0)
+        return grad * self.params["scale"]
+
+
+def fitted(optimizer: str, parts_fixture_monkeypatch, threads: bool, **fit_kwargs) -> list[np.ndarray]:
+    parts_fixture_monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1 if threads else 1 << 62)
+    model = cnn()
+    model.compile("categorical_cross_entropy", optimizer=optimizer, metrics=["accuracy"])
+    X, y = data()
+    history = model.fit(X, y, verbose=0, seed=3, **fit_kwargs)
+    return model.get_weights() + [np.array(history.history["loss"]), np.array(history.history["accuracy"])]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("batch_size", [7, 16, 40])
+def test_fit_on_threads_equals_fit_on_one(optimizer, batch_size, monkeypatch):
+    """Weights, logged loss and metrics after two epochs, the last batch of each epoch shorter (40 = 5 * 7 + 5)."""
+    one = fitted(optimizer, monkeypatch, False, n_epochs=2, batch_size=batch_size)
+    many = fitted(optimizer, monkeypatch, True, n_epochs=2, batch_size=batch_size)
+    for a, b in zip(one, many):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+    assert not np.allclose(one[0], cnn().get_weights()[0])  # training moved the weights
+
+
+def test_parts_run_at_once_and_replicas_share_the_weights(small_parts):
+    parts = min(_threads.available_cores(), 8)
+    barrier = threading.Barrier(parts, timeout=30) if threads_possible() else None
+    model = mk.Sequential(dtype="float64")
+    model.add(Recorder(barrier=barrier, input_size=(3,)))
+    model.add("dense", units=2, activation="softmax")
+    model.compile("categorical_cross_entropy", optimizer="sgd")
+    X, y = np.random.default_rng(0).standard_normal((64, 3)), np.arange(64) % 2
+    model.fit(X, y, batch_size=64, n_epochs=1, verbose=0)
+    recorder = model.layers[0]
+    if threads_possible():
+        assert len(recorder.threads) == parts
+        assert threading.get_ident() not in recorder.threads
+        stacks = model._replica_stacks(1)
+        replica = stacks[0][0][0]
+        assert replica.params is recorder.params and replica.grads is not recorder.grads
+        assert not np.shares_memory(replica.grads["scale"], recorder.grads["scale"])
+    else:
+        assert recorder.threads == {threading.get_ident()}
+
+
+def test_a_layer_may_refuse_parallel_training(small_parts):
+    model = mk.Sequential(dtype="float64")
+    model.add(Recorder(parallel=False, input_size=(3,)))
+    model.add("dense", units=2, activation="softmax")
+    model.compile("categorical_cross_entropy", optimizer="sgd")
+    X, y = np.ones((64, 3)), np.zeros(64, dtype=int)
+    model.fit(X, y, batch_size=64, n_epochs=2, verbose=0)
+    assert model.layers[0].threads == {threading.get_ident()}
+
+
+def test_error_in_a_part_reaches_the_caller_and_blas_threads_are_restored(small_parts):
+    model = mk.Sequential(dtype="float64")
+    model.add(Recorder(fail_at=-1.0, input_size=(2,)))
+    model.add("dense", units=2, activation="softmax")
+    model.compile("categorical_cross_entropy", optimizer="sgd")
+    X, y = np.zeros((64, 2)), np.zeros(64, dtype=int)
+    X[50] = -1.0  # in the second part
+    controller = _threads._blas_controller()
+    before = controller.info() if controller else None
+    with pytest.raises(RuntimeError, match="met the marked sample"):
+        model.fit(X, y, batch_size=64, n_epochs=1, verbose=0, shuffle=False)
+    if controller:
+        assert controller.info() == before
+
+
+def test_optimizer_without_flat_buffer_sums_the_parts_per_array(monkeypatch):
+    """An optimizer that is not element-wise sees one gradient per weight array: the parts add up there too."""
+
+    class PerArraySGD(SGD):
+        elementwise = False
+
+    results = []
+    for threads in (False, True):
+        monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1 if threads else 1 << 62)
+        model = cnn()
+        model.compile("categorical_cross_entropy", optimizer=PerArraySGD(learning_rate=0.1))
+        X, y = data()
+        model.fit(X, y, batch_size=20, n_epochs=2, verbose=0, shuffle=False)
+        assert model._flat is None
+        results.append(model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
+
+
+def test_thread_budget_follows_blas_limits():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        assert _threads.available_cores() == 1
+        assert _threads.Workers(4).parts == 1
+    assert _threads.available_cores() >= 1
+
+
+@pytest.mark.parametrize("n, parts", [(64, 2), (7, 3), (5, 8), (1, 2)])
+def test_split_covers_every_sample_once(n, parts):
+    bounds = _threads.split(n, parts)
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a < b for a, b in bounds) and all(b == c for (_, b), (c, _) in zip(bounds, bounds[1:]))
+    sizes = [b - a for a, b in bounds]
+    assert len(bounds) == min(n, parts) and max(sizes) - min(sizes) <= 1
