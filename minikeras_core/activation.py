@@ -55,7 +55,16 @@ class ElementwiseActivation(Activation):
     Implement ``eval(X)`` and ``derivative(X, Y)``, the entry-wise ``g'(X)`` (``Y = eval(X)`` is
     given so that, for example, the sigmoid can use ``Y * (1 - Y)``). The Jacobian is then
     diagonal and ``backward`` is ``grad_out * g'(X)``.
+
+    When ``g'`` can be computed from the output alone (sigmoid ``Y (1 - Y)``, tanh ``1 - Y^2``,
+    ReLU ``Y > 0``), set ``derivative_uses_input = False``: ``derivative`` and ``backward`` then
+    accept ``X=None`` with ``Y`` given, and a layer may apply the activation in place of its
+    pre-activation output while training (``eval_inplace``), keeping only ``Y``: one
+    output-sized array less to write and keep per layer.
     """
+
+    #: Whether ``derivative(X, Y)`` and ``backward(X, grad_out, Y)`` need ``X``; see the class docstring.
+    derivative_uses_input = True
 
     @abstractmethod
     def derivative(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -78,7 +87,7 @@ class ElementwiseActivation(Activation):
         jacobian[..., index, index] = diagonal
         return jacobian
 
-    def backward(self, X: np.ndarray, grad_out: np.ndarray, Y: np.ndarray | None = None) -> np.ndarray:
+    def backward(self, X: np.ndarray | None, grad_out: np.ndarray, Y: np.ndarray | None = None) -> np.ndarray:
         if Y is None:
             Y = self.eval(X)
         return grad_out * self.derivative(X, Y)

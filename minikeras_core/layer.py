@@ -10,7 +10,7 @@ import numpy as np
 
 from . import initializers
 from ._config import Plugin
-from .activation import Activation
+from .activation import Activation, ElementwiseActivation
 from .backend import standardize_dtype
 
 
@@ -59,6 +59,11 @@ class Layer(Plugin, ABC):
     #: Whether several blocks of samples may go through ``forward(X, training=False)`` at once,
     #: on different threads (see the class docstring).
     parallel_inference = True
+
+    #: Whether ``call`` returns a new array that the layer does not keep, so that an element-wise
+    #: activation may overwrite it (see ``forward``). Off by default: a ``call`` that returns a
+    #: view of its input, or keeps ``Z`` for ``call_backward``, must not have it overwritten.
+    activation_in_place = False
 
     #: Whether ``replica()`` copies may train other parts of a batch on other threads (see the class docstring).
     parallel_training = True
@@ -130,14 +135,26 @@ class Layer(Plugin, ABC):
         """Given ``dL/dZ`` (``Z`` being ``call``'s output), fill ``self.grads`` and return ``dL/dX``."""
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        """Return the layer's output for a batch ``X`` of shape ``(batch, *input_shape)``."""
+        """Return the layer's output for a batch ``X`` of shape ``(batch, *input_shape)``.
+
+        With ``activation_in_place`` and an element-wise activation, ``Y`` overwrites ``Z``
+        (``eval_inplace``) when predicting, and also when training if the activation's
+        derivative comes from ``Y`` alone; training then keeps ``Y`` only.
+        """
         if not self.built:
             self.build(X.shape[1:] if self.input_size is None else None)
         self.check_input(X)
         Z = self.call(X, training)
-        if self.activation is None:
+        activation = self.activation
+        if activation is None:
             return Z
-        Y = self.activation(Z)
+        if self.activation_in_place and isinstance(activation, ElementwiseActivation):
+            if not training:
+                return activation.eval_inplace(Z)
+            if not activation.derivative_uses_input:
+                self._Z, self._Y = None, activation.eval_inplace(Z)
+                return self._Y
+        Y = activation(Z)
         if training:
             self._Z, self._Y = Z, Y
         return Y
@@ -147,11 +164,16 @@ class Layer(Plugin, ABC):
 
         ``through_activation=False`` takes ``grad_out`` as the gradient before the activation
         already (a loss that fuses with the activation, such as softmax with cross-entropy).
+        The activation's ``Z`` and ``Y`` are released here, so that during a model's backward
+        pass they are gone before the earlier layers' gradients are computed.
         """
-        if self.activation is not None and through_activation:
-            if self._Z is None:
-                raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first")
-            grad_out = self.activation.backward(self._Z, grad_out, Y=self._Y)
+        if self.activation is not None:
+            Z, Y = self._Z, self._Y
+            self._Z = self._Y = None
+            if through_activation:
+                if Z is None and Y is None:
+                    raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first (each backward uses up its forward)")
+                grad_out = self.activation.backward(Z, grad_out, Y=Y)
         return self.call_backward(grad_out)
 
     def check_input(self, X: np.ndarray) -> None:

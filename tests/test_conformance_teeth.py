@@ -37,6 +37,10 @@ class GoodSigmoid(ElementwiseActivation):
         return Y * (1 - Y)
 
 
+class OutputOnlySigmoid(GoodSigmoid):
+    derivative_uses_input = False
+
+
 class GoodDense(Layer):
     """``X @ kernel + bias``, written independently of the built-in."""
 
@@ -202,7 +206,7 @@ class GoodTopOneAccuracy(Metric):
         return (np.argmax(y_pred, axis=-1) == np.argmax(y_true, axis=-1)).astype(np.float64)
 
 
-GOOD = [("activation", GoodSigmoid), ("layer", GoodDense), ("layer", GoodScale), ("layer", GoodConv2D),
+GOOD = [("activation", GoodSigmoid), ("activation", OutputOnlySigmoid), ("layer", GoodDense), ("layer", GoodScale), ("layer", GoodConv2D),
         ("layer", GoodMaxPool2D), ("loss", GoodSquaredError),
         ("optimizer", GoodSGD), ("optimizer", GoodAdam), ("metric", GoodTopOneAccuracy)]
 
@@ -241,6 +245,18 @@ class UpcastsActivation(GoodSigmoid):
 class ForgetsInplace(GoodSigmoid):
     def eval_inplace(self, Z):
         return self.eval(Z)  # a new array: Z keeps the pre-activations
+
+
+class ClaimsOutputOnlyDerivative(ElementwiseActivation):
+    """A softsign declaring that its derivative comes from Y, while it is written with X."""
+
+    derivative_uses_input = False
+
+    def eval(self, X):
+        return X / (1 + np.abs(X))
+
+    def derivative(self, X, Y):
+        return 1 / (1 + np.abs(X)) ** 2
 
 
 class NaiveSoftplus(ElementwiseActivation):
@@ -499,6 +515,7 @@ BROKEN = [
     ("activation", UpcastsActivation, {"activation_keeps_float32"}),
     ("activation", NaiveSoftplus, {"activation_finite_on_extreme_inputs"}),
     ("activation", ForgetsInplace, {"activation_eval_inplace_matches_eval"}),
+    ("activation", ClaimsOutputOnlyDerivative, {"activation_derivative_from_output_alone"}),
     ("activation", NoisyActivation, {"activation_is_deterministic", "activation_grad_input_matches_finite_differences",
                                      "activation_eval_inplace_matches_eval",
                                      "activation_backward_matches_finite_differences",
@@ -627,7 +644,7 @@ def test_plugins_registered_in_code_are_checked_by_name_and_by_the_cli(capsys):
         out = capsys.readouterr().out
         assert "FAIL   activation:teeth_wrong_derivative  activation_grad_input_matches_finite_differences" in out
         assert "PASS   activation:teeth_wrong_derivative  activation_output_shape_matches_input" in out
-        assert "12 checks on 1 plugin(s): 10 passed, 2 failed" in out
+        assert "13 checks on 1 plugin(s): 11 passed, 2 failed" in out
         assert main(["check", "activation:sigmoid", "layer:dense"]) == 0
     finally:
         REGISTRY.unregister("activation", "teeth_wrong_derivative")

@@ -139,7 +139,10 @@ def test_float32_stays_float32_through_a_training_step():
     m = model(GradientDescentOptimizer(0.05, momentum=0.9, nesterov=True), dtype="float32")
     m.fit(X.astype(np.float32), y.astype(np.float32), n_epochs=1, batch_size=16, verbose=0)
     arrays = [*m._params(), *m._grads(), *(v for s in m.optimizer.state for v in s.values())]
-    arrays += [a for layer in m.layers for a in (layer._Z, layer._Y, layer._X)]
+    m._forward(X[:16].astype(np.float32), True)  # what a training step keeps for backward (backward releases it)
+    kept = [a for layer in m.layers for a in (layer._Z, layer._Y, layer._X) if a is not None]
+    assert all(layer._Y is not None for layer in m.layers)
+    arrays += kept
     assert all(a.dtype == np.float32 for a in arrays), {a.dtype for a in arrays}
     assert m.predict(X).dtype == np.float32
 
@@ -186,3 +189,34 @@ def test_fit_takes_the_batches_a_plain_loop_over_train_on_batch_takes(shuffle):
     for a, b in zip(fitted.get_weights(), by_hand.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(fitted.get_weights()[0], model("sgd").get_weights()[0])  # training moved the weights
+
+
+@pytest.mark.parametrize("activation, in_place", [("relu", True), ("tanh", True), ("sigmoid", True), ("softmax", False)])
+def test_output_only_activations_overwrite_z_while_training(activation, in_place):
+    """Dense keeps only Y when the activation's derivative comes from Y, and its gradients stay right."""
+    rng = np.random.default_rng(0)
+    layer = mk.Sequential(dtype="float64", seed=0).add("dense", units=4, activation=activation, input_size=(3,))
+    X, G = rng.standard_normal((5, 3)), rng.standard_normal((5, 4))
+    Y = layer.forward(X, training=True)
+    assert (layer._Z is None) == in_place and layer._Y is Y
+    dX = layer.backward(G)
+    assert layer._Z is None and layer._Y is None  # released by backward
+    eps = 1e-6
+    for i in np.ndindex(X.shape):
+        Xp, Xm = X.copy(), X.copy()
+        Xp[i] += eps
+        Xm[i] -= eps
+        numeric = (np.sum(G * layer.forward(Xp)) - np.sum(G * layer.forward(Xm))) / (2 * eps)
+        assert abs(numeric - dX[i]) < 1e-6 * max(1.0, abs(numeric))
+    with pytest.raises(RuntimeError, match="needs a forward"):
+        layer.backward(G)  # the forward was used up
+
+
+def test_a_layer_returning_a_view_of_its_input_keeps_its_input_intact():
+    """Flatten returns a view of X: without activation_in_place its activation must not write into X."""
+    layer = mk.Sequential(dtype="float64").add("flatten", activation="relu", input_size=(2, 3))
+    X = np.random.default_rng(0).standard_normal((4, 2, 3))
+    before = X.copy()
+    for training in (False, True):
+        layer.forward(X, training=training)
+        np.testing.assert_array_equal(X, before)

@@ -170,3 +170,31 @@ def activation_eval_inplace_matches_eval(s: Subject) -> None:
         expect(got is Z, f"eval_inplace(Z) to return Z itself ({name})", f"a {type(got).__name__}")
         expect(arrays_close(Z, expected, rtol=rtol, atol=rtol), f"eval_inplace(Z) to leave eval(Z) in Z ({name})",
                lambda Z=Z, expected=expected: max_difference(Z, expected))
+
+
+@check("activation")
+def activation_derivative_from_output_alone(s: Subject) -> None:
+    """With ``derivative_uses_input = False``, ``derivative(None, Y)`` and ``backward(None, G, Y)`` equal the calls given ``X``.
+
+    Layers then apply the activation in place while training and keep only ``Y``. An
+    activation that needs ``X`` (the default) has nothing to check.
+    """
+    act = s.make()
+    if not isinstance(act, ElementwiseActivation) or act.derivative_uses_input:
+        return
+    X = _inputs(s.rng, (3, 4))
+    Y = np.asarray(act.eval(X.copy()))
+    G = s.rng.normal(size=X.shape)
+    for method, with_input, without in [
+        ("derivative", lambda: act.derivative(X.copy(), Y.copy()), lambda: act.derivative(None, Y.copy())),
+        ("backward", lambda: act.backward(X.copy(), G, Y=Y.copy()), lambda: act.backward(None, G, Y=Y.copy())),
+    ]:
+        expected = np.asarray(with_input())
+        try:
+            found = np.asarray(without())
+        except Exception as err:  # noqa: BLE001 - any error means it does need X
+            raise Mismatch(f"{method} with X=None and Y given to work (derivative_uses_input is False)",
+                           f"{type(err).__name__}: {err}") from None
+        expect(found.shape == expected.shape and arrays_close(found, expected),
+               f"{method} with X=None to equal {method} given X",
+               lambda found=found, expected=expected: max_difference(found, expected))

@@ -46,6 +46,8 @@ class Conv2D(Layer):
     (``forward``), so no batch-sized patch matrix is built and nothing is kept for backward.
     """
 
+    activation_in_place = True  # call returns a new array and keeps P or Xp, never Z
+
     def __init__(
         self,
         ksize: Any,

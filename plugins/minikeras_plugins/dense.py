@@ -14,6 +14,8 @@ class Dense(Layer):
     ``dkernel = X^T G``, ``dbias = sum of G over samples``, ``dX = G kernel^T``.
     """
 
+    activation_in_place = True  # call returns a new array and keeps only X
+
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs) -> None:
         super().__init__(activation=activation, **kwargs)
