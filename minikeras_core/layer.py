@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
-import threading
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -186,34 +184,6 @@ class Layer(Plugin, ABC):
             raise ValueError(
                 f"{self._label}: expected input of shape (batch, {', '.join(map(str, self.input_shape))}), got {X.shape}"
             )
-
-    def workspace(self, name: str, shape: tuple, dtype: Any) -> np.ndarray:
-        """An uninitialised array of ``shape`` and ``dtype``, the same memory on every call by this thread.
-
-        For a layer's temporaries, and what ``forward(training=True)`` keeps for ``backward``,
-        that never leave the layer: reusing them each step spares the allocator (which on Linux
-        may hand large arrays back to the kernel and fault them in again, costly with threads
-        on several cores). Never return a workspace array from ``forward`` or ``backward``.
-        Each thread has its own (``predict`` runs a layer on several threads at once); a
-        replica or copy of the layer starts with none. A larger request grows the buffer;
-        smaller ones are views of its front.
-        """
-        spaces = self.__dict__.get("_workspaces")
-        if spaces is None:
-            spaces = self.__dict__.setdefault("_workspaces", threading.local())  # setdefault: one winner among threads
-        buffers = spaces.__dict__
-        dtype = np.dtype(dtype)
-        size = math.prod(shape)
-        buffer = buffers.get((name, dtype))
-        if buffer is None or buffer.size < size:
-            buffer = buffers[(name, dtype)] = np.empty(size, dtype)
-        return buffer[:size].reshape(shape)
-
-    def __getstate__(self) -> dict:
-        # copies (copy.copy for replicas, deepcopy, pickle) start without this layer's workspaces
-        state = self.__dict__.copy()
-        state.pop("_workspaces", None)
-        return state
 
     def replica(self) -> Layer:
         """A shallow copy for training another part of a batch at once: same weights, its own zeroed ``grads``.

@@ -27,7 +27,7 @@ class Conv2D(Layer):
 
     ``P`` is ``kh * kw`` times larger than the input (the benchmark's largest array), so
     layers with 8 or more channels never hold it whole: forward gathers and multiplies a
-    block of samples at a time (``Z_b = P_b W``) from one block-sized workspace, training keeps
+    block of samples at a time (``Z_b = P_b W``) into one block-sized buffer, training keeps
     the padded input ``Xp``, and backward regathers the blocks for ``dW = sum_b P_b^T G_b``
     (a gather is cheap next to the product).
 
@@ -37,11 +37,10 @@ class Conv2D(Layer):
     ``P`` gets a last column of ones and ``W`` the bias as a last row,
     ``Z = [P 1] [W; bias]``, and ``[dW; dbias] = [P 1]^T G``.
 
-    Patch blocks, a narrow layer's kept ``P`` and the per-offset products of backward live in
-    workspaces (``Layer.workspace``): the same memory every step, no allocation. ``backward``
-    releases what else forward kept (a wide layer's ``Xp``) once it has used it, so during a
-    model's backward pass the later layers' caches are gone before the earlier layers'
-    gradients are computed. A second ``backward`` needs another ``forward(X, training=True)``.
+    ``backward`` releases what forward kept once it has used it: during a model's backward
+    pass the earlier layers' gradients are computed while the later layers' caches are
+    already freed, which lowers a training step's peak memory. A second ``backward`` needs
+    another ``forward(X, training=True)``.
 
     Prediction (``training=False``) goes through a large batch a block of samples at a time
     (``forward``), so no batch-sized patch matrix is built and nothing is kept for backward.
@@ -97,27 +96,30 @@ class Conv2D(Layer):
     def _folds_bias(self) -> bool:
         return self.use_bias and self._narrow
 
-    def _patches(self, Xp: np.ndarray, workspace: str = "patches") -> np.ndarray:
+    def _patches(self, Xp: np.ndarray, buffer: np.ndarray | None = None) -> np.ndarray:
         """``P`` ``(n * out_h * out_w, kh * kw * c)``, ``(kh, kw, c)`` fastest-varying as the kernel; plus the ones column when folding the bias.
 
-        Written into this layer's ``workspace`` (``Layer.workspace``), which the next call on this
-        thread overwrites; training keeps a narrow layer's ``P`` in a workspace of its own
-        (``"kept_patches"``), so that predicting between a forward and its backward cannot.
+        A wide layer's ``P`` is written into the front of ``buffer`` when one is given (rows
+        enough for ``Xp``), else into a new array.
         """
         (kh, kw), c = self.ksize, Xp.shape[3]
-        n, width = len(Xp), kh * kw * c
-        patches = self.workspace(workspace, (n,) + self._out + (width + (1 if self._folds_bias else 0),), Xp.dtype)
+        n, rows = len(Xp), len(Xp) * self._out[0] * self._out[1]
         if not self._narrow:  # a copy of the strided view: contiguous runs of c values
             windows = spatial.windows(Xp, self.ksize, self.stride, self._out)
+            patches = np.empty((rows, kh * kw * c), dtype=Xp.dtype) if buffer is None else buffer[:rows]
+            # the front rows of a C-contiguous array: this reshape is a view, so the copy lands in ``patches``
             patches.reshape(windows.shape)[...] = windows
-        else:  # one strided slice per kernel offset into its c columns
-            for i in range(kh):
-                for j in range(kw):
-                    column = (i * kw + j) * c
-                    patches[..., column : column + c] = Xp[spatial.offset_slice(i, j, self.stride, self._out)]
-            if self._folds_bias:
-                patches[..., width] = 1
-        return patches.reshape(-1, patches.shape[-1])
+            return patches
+        # one strided slice per kernel offset into its c columns
+        width = kh * kw * c
+        patches = np.empty((n,) + self._out + (width + (1 if self._folds_bias else 0),), dtype=Xp.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                column = (i * kw + j) * c
+                patches[..., column : column + c] = Xp[spatial.offset_slice(i, j, self.stride, self._out)]
+        if self._folds_bias:
+            patches[..., width] = 1
+        return patches.reshape(rows, patches.shape[-1])
 
     def _weights(self) -> np.ndarray:
         """``W`` as ``(kh * kw * c, filters)``, with the bias as a last row when folding it."""
@@ -161,13 +163,14 @@ class Conv2D(Layer):
         Xp = spatial.pad(X, self._pads)
         W = self._weights()
         if self._narrow:
-            patches = self._patches(Xp, "kept_patches" if training else "patches")
+            patches = self._patches(Xp)
             Z = patches @ W
-        else:  # P is not kept: gather and multiply a block of samples at a time, in one block-sized workspace
+        else:  # P is not kept: gather and multiply a block of samples at a time, into one patch buffer
             block, rows = self.block_samples, self._out[0] * self._out[1]
             Z = np.empty((len(X) * rows, self.filters), dtype=W.dtype)
+            buffer = np.empty((min(block, len(X)) * rows, len(W)), dtype=W.dtype)
             for start in range(0, len(X), block):
-                part = self._patches(Xp[start : start + block])
+                part = self._patches(Xp[start : start + block], buffer)
                 np.matmul(part, W, out=Z[start * rows : start * rows + len(part)])
         if self.use_bias and not self._folds_bias:
             Z += self.params["bias"]
@@ -188,8 +191,9 @@ class Conv2D(Layer):
         else:  # dW = P^T G = sum over blocks of samples of P_b^T G_b, regathering P_b from Xp as forward did
             block, rows = self.block_samples, self._out[0] * self._out[1]
             dW = np.zeros((kh * kw * c, self.filters), dtype=G.dtype)
+            buffer = np.empty((min(block, len(grad)) * rows, len(dW)), dtype=G.dtype)
             for start in range(0, len(grad), block):
-                part = self._patches(kept[start : start + block])
+                part = self._patches(kept[start : start + block], buffer)
                 dW += part.T @ G[start * rows : start * rows + len(part)]
         self.grads["kernel"][...] = dW[: kh * kw * c].reshape(kernel.shape)
         if self._folds_bias:
@@ -201,9 +205,7 @@ class Conv2D(Layer):
             return None
         inputs = (len(grad),) + self._out + (c,)  # the inputs one kernel offset met
         dXp = np.zeros(self._padded_shape, dtype=grad.dtype)
-        reached = self.workspace("reached", (len(G), c), G.dtype)
         for i in range(kh):  # each kernel offset reaches a strided grid of inputs; overlaps add up
             for j in range(kw):
-                np.matmul(G, kernel[i, j].T, out=reached)
-                dXp[spatial.offset_slice(i, j, self.stride, self._out)] += reached.reshape(inputs)
+                dXp[spatial.offset_slice(i, j, self.stride, self._out)] += (G @ kernel[i, j].T).reshape(inputs)
         return None if dXp is None else spatial.crop(dXp, self._pads)

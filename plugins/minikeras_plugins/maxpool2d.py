@@ -29,9 +29,9 @@ class MaxPool2D(Layer):
     ``B_k = S_k > M_{k-1}`` (strictly: offset ``k`` beat every earlier one). The first
     maximum is then the *last* offset with ``B_k`` true (offset 0 if none), so backward walks
     the offsets from the last down, sending ``G`` to offset ``k`` where ``B_k`` and no later
-    ``B`` holds. The ``B_k`` live in a workspace (``Layer.workspace``) that the next training
-    forward on the same thread reuses, so a step allocates none; ``backward`` uses them up (a
-    second ``backward`` needs another ``forward(X, training=True)``). Prediction needs no masks and takes the maximum separably instead
+    ``B`` holds. ``backward`` releases the ``B_k`` (a second ``backward`` needs another
+    ``forward(X, training=True)``), so a model's backward pass frees them before it reaches
+    the earlier layers. Prediction needs no masks and takes the maximum separably instead
     (rows, then columns; see ``_separable_max``).
     """
 
@@ -76,13 +76,14 @@ class MaxPool2D(Layer):
             return self._separable_max(Xp)
         first, *rest = self._offsets()
         Y = Xp[first].copy()  # M_0
-        # B_k for k >= 1, kept in a workspace until backward (see Layer.workspace)
-        beats = self.workspace("beats", (len(rest),) + Y.shape, np.bool_)
-        for k, index in enumerate(rest):
+        beats = []
+        for index in rest:
             S = Xp[index]
-            np.greater(S, Y, out=beats[k])  # B_k, before Y becomes M_k
+            if training:
+                beats.append(S > Y)  # B_k, before Y becomes M_k
             np.maximum(Y, S, out=Y)
-        self._beats, self._padded_shape = beats, Xp.shape
+        if training:
+            self._beats, self._padded_shape = beats, Xp.shape
         return Y
 
     def _separable_max(self, Xp: np.ndarray) -> np.ndarray:
@@ -111,17 +112,11 @@ class MaxPool2D(Layer):
         else:  # gaps between windows, inputs past the last window, or overlaps that add up
             dXp = np.zeros(self._padded_shape, dtype=grad.dtype)
         later = None  # where some later offset already took the gradient
-        wins = self.workspace("wins", grad.shape, np.bool_)
-        for index, beat in zip(reversed(rest), beats[::-1]):
-            if later is None:
-                self._send(dXp, index, grad, beat)
-                later = self.workspace("later", grad.shape, np.bool_)
-                later[...] = beat
-            else:
-                np.greater(beat, later, out=wins)  # beat and not later
-                self._send(dXp, index, grad, wins)
-                np.logical_or(later, beat, out=later)
-        self._send(dXp, first, grad, None if later is None else np.logical_not(later, out=wins))
+        for index, beat in zip(reversed(rest), reversed(beats)):
+            wins = beat if later is None else beat & ~later
+            self._send(dXp, index, grad, wins)
+            later = beat.copy() if later is None else np.logical_or(later, beat, out=later)
+        self._send(dXp, first, grad, None if later is None else ~later)
         return spatial.crop(dXp, self._pads)
 
     def _send(self, dXp: np.ndarray, index: tuple, grad: np.ndarray, wins: np.ndarray | None) -> None:
