@@ -24,7 +24,9 @@ class Activation(Plugin, ABC):
     implementation also serves convolutional and recurrent layers). Element-wise activations
     should subclass :class:`ElementwiseActivation` instead, which gives an O(n) ``backward``.
 
-    Inputs of float32 give float32 outputs; inputs are never modified in place.
+    Inputs of float32 give float32 outputs; inputs are never modified in place. An activation
+    keeps no state between calls: a layer and its replicas share one instance, which ``fit``
+    and ``predict`` may call from several threads at once.
     """
 
     def __call__(self, X: np.ndarray) -> np.ndarray:

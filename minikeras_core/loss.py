@@ -26,6 +26,9 @@ class Loss(Plugin, ABC):
     categorical loss that also takes integer class ids of shape ``y_pred.shape[:-1]``, and
     ``target_range = (low, high)`` when targets outside that interval are a mistake (the model
     checks them before training: cross-entropies take probabilities, ``(0, 1)``).
+
+    A loss keeps no state between calls: ``fit`` may compute the gradients of parts of a batch
+    on several threads at once.
     """
 
     accepts_class_ids = False
