@@ -96,30 +96,37 @@ class Conv2D(Layer):
     def _folds_bias(self) -> bool:
         return self.use_bias and self._narrow
 
+    def _patch_columns(self, channels: int) -> int:
+        """Columns of ``P``: ``kh * kw * c``, plus the ones column when folding the bias."""
+        return self.ksize[0] * self.ksize[1] * channels + (1 if self._folds_bias else 0)
+
+    def _patch_buffer(self, samples: int) -> np.ndarray:
+        """A flat buffer with room for the ``P`` of ``samples`` samples, reused block after block within one call."""
+        rows = samples * self._out[0] * self._out[1]
+        return np.empty(rows * self._patch_columns(self.input_shape[-1]), dtype=self.dtype)
+
     def _patches(self, Xp: np.ndarray, buffer: np.ndarray | None = None) -> np.ndarray:
         """``P`` ``(n * out_h * out_w, kh * kw * c)``, ``(kh, kw, c)`` fastest-varying as the kernel; plus the ones column when folding the bias.
 
-        A wide layer's ``P`` is written into the front of ``buffer`` when one is given (rows
-        enough for ``Xp``), else into a new array.
+        Written into the front of ``buffer`` (a ``_patch_buffer`` with room for ``Xp``) when one
+        is given, else into a new array.
         """
         (kh, kw), c = self.ksize, Xp.shape[3]
-        n, rows = len(Xp), len(Xp) * self._out[0] * self._out[1]
+        n, rows, columns = len(Xp), len(Xp) * self._out[0] * self._out[1], self._patch_columns(Xp.shape[3])
+        patches = np.empty(rows * columns, dtype=Xp.dtype) if buffer is None else buffer[: rows * columns]
         if not self._narrow:  # a copy of the strided view: contiguous runs of c values
             windows = spatial.windows(Xp, self.ksize, self.stride, self._out)
-            patches = np.empty((rows, kh * kw * c), dtype=Xp.dtype) if buffer is None else buffer[:rows]
-            # the front rows of a C-contiguous array: this reshape is a view, so the copy lands in ``patches``
             patches.reshape(windows.shape)[...] = windows
-            return patches
+            return patches.reshape(rows, columns)
         # one strided slice per kernel offset into its c columns
-        width = kh * kw * c
-        patches = np.empty((n,) + self._out + (width + (1 if self._folds_bias else 0),), dtype=Xp.dtype)
+        patches = patches.reshape((n,) + self._out + (columns,))
         for i in range(kh):
             for j in range(kw):
                 column = (i * kw + j) * c
                 patches[..., column : column + c] = Xp[spatial.offset_slice(i, j, self.stride, self._out)]
         if self._folds_bias:
-            patches[..., width] = 1
-        return patches.reshape(rows, patches.shape[-1])
+            patches[..., -1] = 1
+        return patches.reshape(rows, columns)
 
     def _weights(self) -> np.ndarray:
         """``W`` as ``(kh * kw * c, filters)``, with the bias as a last row when folding it."""
@@ -146,11 +153,11 @@ class Conv2D(Layer):
         block = self.block_samples
         self.check_input(X)
         Y = np.empty((len(X),) + self.output_shape, dtype=self.dtype)
-        W = self._weights()
+        W, buffer = self._weights(), self._patch_buffer(min(block, len(X)))
         for start in range(0, len(X), block):
             Xp = spatial.pad(X[start : start + block], self._pads)
             Z = Y[start : start + block].reshape(-1, self.filters)  # a view: Y is C-contiguous
-            np.matmul(self._patches(Xp), W, out=Z)
+            np.matmul(self._patches(Xp, buffer), W, out=Z)
             if self.use_bias and not self._folds_bias:
                 Z += self.params["bias"]
             if isinstance(self.activation, ElementwiseActivation):
@@ -168,7 +175,7 @@ class Conv2D(Layer):
         else:  # P is not kept: gather and multiply a block of samples at a time, into one patch buffer
             block, rows = self.block_samples, self._out[0] * self._out[1]
             Z = np.empty((len(X) * rows, self.filters), dtype=W.dtype)
-            buffer = np.empty((min(block, len(X)) * rows, len(W)), dtype=W.dtype)
+            buffer = self._patch_buffer(min(block, len(X)))
             for start in range(0, len(X), block):
                 part = self._patches(Xp[start : start + block], buffer)
                 np.matmul(part, W, out=Z[start * rows : start * rows + len(part)])
@@ -191,7 +198,7 @@ class Conv2D(Layer):
         else:  # dW = P^T G = sum over blocks of samples of P_b^T G_b, regathering P_b from Xp as forward did
             block, rows = self.block_samples, self._out[0] * self._out[1]
             dW = np.zeros((kh * kw * c, self.filters), dtype=G.dtype)
-            buffer = np.empty((min(block, len(grad)) * rows, len(dW)), dtype=G.dtype)
+            buffer = self._patch_buffer(min(block, len(grad)))
             for start in range(0, len(grad), block):
                 part = self._patches(kept[start : start + block], buffer)
                 dW += part.T @ G[start * rows : start * rows + len(part)]
