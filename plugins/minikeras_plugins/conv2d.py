@@ -109,7 +109,8 @@ class Conv2D(Layer):
         """``P`` ``(n * out_h * out_w, kh * kw * c)``, ``(kh, kw, c)`` fastest-varying as the kernel; plus the ones column when folding the bias.
 
         Written into the front of ``buffer`` (a ``_patch_buffer`` with room for ``Xp``) when one
-        is given, else into a new array.
+        is given, else into a new array. A narrow layer's ``P`` is the transposed view of a
+        C-contiguous ``P^T`` (see below).
         """
         (kh, kw), c = self.ksize, Xp.shape[3]
         n, rows, columns = len(Xp), len(Xp) * self._out[0] * self._out[1], self._patch_columns(Xp.shape[3])
@@ -118,15 +119,17 @@ class Conv2D(Layer):
             windows = spatial.windows(Xp, self.ksize, self.stride, self._out)
             patches.reshape(windows.shape)[...] = windows
             return patches.reshape(rows, columns)
-        # one strided slice per kernel offset into its c columns
-        patches = patches.reshape((n,) + self._out + (columns,))
+        # Narrow: P is built transposed, one row of P^T per column of P, so each kernel offset
+        # copies its strided slice of inputs into contiguous rows (writing every columns-th value
+        # of P measured slower); P is then the transposed view, which BLAS takes as it is.
+        transposed = patches.reshape((columns, n) + self._out)
         for i in range(kh):
             for j in range(kw):
                 column = (i * kw + j) * c
-                patches[..., column : column + c] = Xp[spatial.offset_slice(i, j, self.stride, self._out)]
+                transposed[column : column + c] = np.moveaxis(Xp[spatial.offset_slice(i, j, self.stride, self._out)], -1, 0)
         if self._folds_bias:
-            patches[..., -1] = 1
-        return patches.reshape(rows, columns)
+            transposed[-1] = 1
+        return transposed.reshape(columns, rows).T
 
     def _weights(self) -> np.ndarray:
         """``W`` as ``(kh * kw * c, filters)``, with the bias as a last row when folding it."""
