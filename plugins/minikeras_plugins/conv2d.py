@@ -126,7 +126,7 @@ class Conv2D(Layer):
         for i in range(kh):
             for j in range(kw):
                 column = (i * kw + j) * c
-                transposed[column : column + c] = np.moveaxis(Xp[spatial.offset_slice(i, j, self.stride, self._out)], -1, 0)
+                transposed[column : column + c] = Xp[spatial.offset_slice(i, j, self.stride, self._out)].transpose(3, 0, 1, 2)
         if self._folds_bias:
             transposed[-1] = 1
         return transposed.reshape(columns, rows).T
