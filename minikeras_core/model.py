@@ -265,6 +265,11 @@ class Sequential:
 
         A loss that becomes NaN or infinite raises ``FloatingPointError`` naming the epoch and
         batch (or, with the ``TerminateOnNaN`` callback, ends training there).
+
+        With ``threadpoolctl`` installed and a model large enough to gain (the benchmark's CNN,
+        not an MLP), each batch is cut into one part per core and the parts train at once on
+        threads, through replicas of the layers (see ``Layer.replica``); the step equals one pass
+        over the batch up to floating-point rounding. Limiting BLAS's threads limits these too.
         """
         self._require_compiled("fit")
         n_epochs = _epochs_argument(n_epochs, epochs)
