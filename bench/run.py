@@ -7,11 +7,13 @@ Run from the repository root (see the README's "Benchmark" section)::
 How it measures:
 
 - Speed: both frameworks run in this process with the same number of threads (numpy's BLAS
-  threads, read with threadpoolctl; ``torch.set_num_threads`` is set to match). Each round times one
-  training pass (``fit`` for Mini-Keras; the usual zero_grad/backward/step loop with a shuffled
-  index for PyTorch) and one prediction in chunks of 256 samples, for each framework, alternating
-  which goes first so that drift of the machine hits both. The ratio Mini-Keras / PyTorch is taken
-  per round; the median and range are reported.
+  threads, read with threadpoolctl; ``torch.set_num_threads`` is set to match). Each round times
+  training passes (``fit`` for Mini-Keras; the usual zero_grad/backward/step loop with a shuffled
+  index for PyTorch), then predictions in chunks of 256 samples, enough back-to-back calls of
+  each to last about ``--min-seconds``, one framework after the other (which goes first alternates
+  by round) so that drift of the machine hits both, with a 0.2 s pause before each timing so
+  that neither runs while the other's idle threads still spin. The ratio Mini-Keras / PyTorch is
+  taken per round; the median and range are reported.
 - Memory: each (framework, workload, phase) runs in a fresh subprocess. Its baseline is the resident
   set after importing the framework, making the data and one tiny warm-up step (so one-time
   library set-up is not charged to the workload); for prediction the model is built before the
@@ -343,14 +345,16 @@ def bench_workload(wl: Workload, frameworks: list[str], rounds: int, log, min_se
             "train": max(1, int(np.ceil(min_seconds / _timed(runner.train, train[name])))),
             "predict": max(1, int(np.ceil(min_seconds / _timed(runner.predict, test[name][:1])))),
         }
+    phases = {
+        "train": (lambda name: (runners[name].train, train[name]), wl.train_samples * wl.epochs),
+        "predict": (lambda name: (runners[name].predict, test[name][:1]), wl.predict_samples),
+    }
     for r in range(rounds):
         order = frameworks if r % 2 == 0 else frameworks[::-1]
-        for name in order:
-            runner, reps = runners[name], repeats[name]
-            seconds = _timed(runner.train, train[name], reps["train"])
-            result[name]["train_sps"].append(reps["train"] * wl.train_samples * wl.epochs / seconds)
-            seconds = _timed(runner.predict, test[name][:1], reps["predict"])
-            result[name]["predict_sps"].append(reps["predict"] * wl.predict_samples / seconds)
+        for phase, (call, samples) in phases.items():
+            seconds = _in_turn({name: call(name) for name in order}, {name: repeats[name][phase] for name in order})
+            for name in order:
+                result[name][f"{phase}_sps"].append(repeats[name][phase] * samples / seconds[name])
         log(f"  round {r + 1}/{rounds}: " + ", ".join(
             f"{name} train {result[name]['train_sps'][-1]:,.0f}/s predict {result[name]['predict_sps'][-1]:,.0f}/s" for name in order))
     for name, runner in runners.items():
@@ -363,6 +367,26 @@ def bench_workload(wl: Workload, frameworks: list[str], rounds: int, log, min_se
             ratios = [a / b for a, b in zip(result["minikeras"][phase]["rounds"], result["pytorch"][phase]["rounds"])]
             result.setdefault("ratio", {})[phase] = summarize(ratios)
     return result
+
+
+#: Seconds to wait before timing a framework, so that the threads the other framework (or the
+#: other phase) just used stop spinning: OpenBLAS's idle threads busy-wait about 0.1 s before
+#: they sleep, and meanwhile take cores from whoever runs next.
+SETTLE_SECONDS = 0.2
+
+
+def _in_turn(calls: dict, repeats: dict) -> dict:
+    """Seconds each framework's ``repeats[name]`` back-to-back calls took, the frameworks in ``calls``' order.
+
+    Before each framework's run the machine is left idle for ``SETTLE_SECONDS``. Without that
+    pause, the run after a switch of framework shares the cores with the previous framework's
+    spinning threads: taking turns call by call measured PyTorch's MLP up to 2x slower.
+    """
+    seconds = {}
+    for name, (fn, args) in calls.items():
+        time.sleep(SETTLE_SECONDS)
+        seconds[name] = _timed(fn, args, repeats[name])
+    return seconds
 
 
 def _timed(fn, args: tuple, repeats: int = 1) -> float:
