@@ -80,7 +80,14 @@ class Optimizer(Plugin, ABC):
         }
 
     def set_state(self, state: dict) -> None:
-        """Restore what ``get_state`` returned."""
+        """Restore what ``get_state`` returned; slots holding other arrays than ``create_state`` makes are a ``ValueError``."""
+        expected = sorted(self.create_state(np.zeros(1)))
+        for index, slot in enumerate(state["slots"]):
+            if sorted(slot) != expected:
+                raise ValueError(
+                    f"{type(self).__name__}.set_state: slot {index} holds {sorted(slot)}, expected {expected} "
+                    "(state saved by another optimizer or another version of it)"
+                )
         self.iterations = int(state["iterations"])
         self.state = [{k: np.array(v) for k, v in slot.items()} for slot in state["slots"]]
         self._state_shapes = [tuple(s) for s in state.get("shapes", [])]
