@@ -422,12 +422,28 @@ class Sequential:
 
     def _evaluate_arrays(self, X: np.ndarray, y: np.ndarray, batch_size: int | None) -> dict[str, float]:
         totals = dict.fromkeys(["loss", *(m.name for m in self.metrics)], 0.0)
-        for start, stop in _chunks(len(X), batch_size):
-            y_pred = self._forward(X[start:stop], False)
-            totals["loss"] += self.loss(y_pred, y[start:stop]) * (stop - start)
-            for metric in self.metrics:
-                totals[metric.name] += metric(y_pred, y[start:stop]) * (stop - start)
+        chunk_size = min(len(X), positive_int(batch_size if batch_size is not None else 256, "batch_size"))
+        # each chunk's forward pass in parts on threads, as predict does
+        with Workers(self._parallel_parts(chunk_size, "parallel_inference")) as workers:
+            for start, stop in _chunks(len(X), batch_size):
+                y_pred = self._forward_in_parts(X[start:stop], workers)
+                totals["loss"] += self.loss(y_pred, y[start:stop]) * (stop - start)
+                for metric in self.metrics:
+                    totals[metric.name] += metric(y_pred, y[start:stop]) * (stop - start)
         return {key: value / len(X) for key, value in totals.items()}
+
+    def _forward_in_parts(self, X: np.ndarray, workers: Workers) -> np.ndarray:
+        """``_forward(X, False)``, with ``X`` cut into parts that go through the layers at once on ``workers``' threads."""
+        bounds = split(len(X), min(workers.parts, self._parallel_parts(len(X), "parallel_inference")))
+        if len(bounds) == 1:
+            return self._forward(X, False)
+        outputs = np.empty((len(X),) + self.output_shape, dtype=self.dtype)
+
+        def forward_part(start: int, stop: int) -> None:
+            outputs[start:stop] = self._forward(X[start:stop], False)
+
+        workers.run(forward_part, bounds)
+        return outputs
 
     def predict(self, X: Any, batch_size: int | None = None, verbose: int | str = 0) -> np.ndarray:
         """Return the model's outputs for ``X``, working through it ``batch_size`` samples at a time (256 by default).

@@ -176,3 +176,25 @@ def test_split_covers_every_sample_once(n, parts):
     assert all(a < b for a, b in bounds) and all(b == c for (_, b), (c, _) in zip(bounds, bounds[1:]))
     sizes = [b - a for a, b in bounds]
     assert len(bounds) == min(n, parts) and max(sizes) - min(sizes) <= 1
+
+
+def test_evaluate_and_validation_on_threads_equal_one_thread(monkeypatch):
+    X, y = data(n=60)
+    results, parts_run = [], []
+    real_run = _threads.Workers.run
+
+    def counting_run(self, work, arguments):
+        arguments = list(arguments)
+        parts_run.append(len(arguments))
+        return real_run(self, work, arguments)
+
+    monkeypatch.setattr(_threads.Workers, "run", counting_run)
+    for threads in (False, True):
+        monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1 if threads else 1 << 62)
+        model = cnn()
+        model.compile("categorical_cross_entropy", optimizer="adam", metrics=["accuracy"])
+        history = model.fit(X[:40], y[:40], batch_size=16, n_epochs=2, verbose=0, validation_data=(X[40:], y[40:]))
+        results.append([*model.evaluate(X, y, batch_size=25), *history.history["val_loss"], *history.history["val_accuracy"]])
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-9)
+    if threads_possible():
+        assert max(parts_run) > 1  # the threaded run did cut chunks into parts
