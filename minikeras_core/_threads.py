@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -97,7 +98,7 @@ class Workers:
 
     def blas_limited(self) -> contextlib.AbstractContextManager:
         """BLAS limited to one thread (for the whole process) while parts run on threads; a no-op otherwise."""
-        return self._controller.limit(limits=1, user_api="blas") if self._pool is not None else contextlib.nullcontext()
+        return _single_threaded_blas(self._controller) if self._pool is not None else contextlib.nullcontext()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -109,6 +110,34 @@ class Workers:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
+
+
+_limit_lock = threading.Lock()
+_limit_users = 0
+_limiter: Any = None
+
+
+@contextlib.contextmanager
+def _single_threaded_blas(controller: Any) -> Iterator[None]:
+    """BLAS limited to one thread while any caller is inside, counted across threads.
+
+    The first caller in saves BLAS's thread counts and sets one; the last one out restores
+    them. Two ``predict`` calls on two user threads then cannot restore in the wrong order and
+    leave BLAS at one thread for good.
+    """
+    global _limit_users, _limiter
+    with _limit_lock:
+        if _limit_users == 0:
+            _limiter = controller.limit(limits=1, user_api="blas")
+        _limit_users += 1
+    try:
+        yield
+    finally:
+        with _limit_lock:
+            _limit_users -= 1
+            if _limit_users == 0:
+                _limiter.restore_original_limits()
+                _limiter = None
 
 
 def finish(futures: list[Future]) -> list:

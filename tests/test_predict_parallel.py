@@ -110,3 +110,49 @@ def test_error_in_a_part_reaches_the_caller_and_blas_threads_are_restored(small_
         model.predict(X, batch_size=32)
     if controller:
         assert controller.info() == before
+
+
+def test_predictions_on_two_user_threads_restore_blas_threads(small_parts):
+    """predict on several user threads at once: right numbers, and BLAS's thread counts as they were afterwards."""
+    controller = _threads._blas_controller()
+    before = controller.info() if controller else None
+    model = cnn()
+    X = np.random.default_rng(2).standard_normal((300, 10, 10, 1)).astype(np.float32)
+    expected = model._forward(X, False)
+    results, errors = {}, []
+
+    def predict_many(key: int) -> None:
+        try:
+            for _ in range(5):
+                results[key] = model.predict(X, batch_size=64)
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=predict_many, args=(key,)) for key in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for got in results.values():
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    if controller:
+        assert controller.info() == before
+
+
+def test_overlapping_blas_limits_restore_in_any_order():
+    """Two Workers (two predict calls on user threads, say) limit and release BLAS in crossed order."""
+    controller = _threads._blas_controller()
+    if not threads_possible():
+        pytest.skip("needs threadpoolctl and two cores: nothing is limited otherwise")
+    before = controller.info()
+    with _threads.Workers(2) as first, _threads.Workers(2) as second:
+        assert first.parts == second.parts == 2  # both made before either limits BLAS
+        first_limit, second_limit = first.blas_limited(), second.blas_limited()
+        first_limit.__enter__()
+        second_limit.__enter__()
+        assert _threads.available_cores() == 1
+        first_limit.__exit__(None, None, None)
+        assert _threads.available_cores() == 1  # the second still runs its parts
+        second_limit.__exit__(None, None, None)
+    assert controller.info() == before
