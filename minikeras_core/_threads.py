@@ -48,7 +48,8 @@ def available_cores() -> int:
     """The threads parts may use: the cores this process may run on, capped by BLAS's thread count.
 
     Limiting BLAS (``OPENBLAS_NUM_THREADS``, ``threadpoolctl.threadpool_limits``) thus limits
-    these threads too, so a comparison at a fixed thread count stays fair.
+    these threads too, so a comparison at a fixed thread count stays fair. While another call's
+    parts run (BLAS held at one thread), it is 1: a second, overlapping call stays on its thread.
     """
     try:
         cores = len(os.sched_getaffinity(0))
