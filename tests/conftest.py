@@ -1,4 +1,4 @@
-"""Shared fixtures: a registry view of fake installed distributions, and finite differences."""
+"""Shared fixtures: a registry view of fake installed distributions, finite differences, and threads."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import minikeras_core as mk
+from minikeras_core import _threads
 from minikeras_core.registry import REGISTRY
 
 
@@ -53,3 +55,41 @@ def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
         flat[i] = saved
         out[i] = (plus - minus) / (2 * eps)
     return grad
+
+
+@pytest.fixture
+def threads_possible() -> bool:
+    """Whether parts of a batch can run on threads here: two cores or more, and threadpoolctl to limit BLAS."""
+    return _threads.available_cores() > 1 and bool(_threads._blas_controller())
+
+
+@pytest.fixture
+def use_parts(monkeypatch):
+    """Return ``set(threads)``: any model cuts its batches into parts on threads (True) or never does (False)."""
+
+    def set_parts(threads: bool) -> None:
+        monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1 if threads else 1 << 62)
+
+    return set_parts
+
+
+@pytest.fixture
+def small_parts(use_parts):
+    """Let even tiny models use threads (normally only models with large activations do)."""
+    use_parts(True)
+
+
+@pytest.fixture
+def small_cnn():
+    """Return ``build(dtype="float32", seed=0)``: a small CNN (Conv2D, MaxPool2D, Conv2D, Flatten, Dense) on 10x10x1 images."""
+
+    def build(dtype: str = "float32", seed: int = 0) -> mk.Sequential:
+        model = mk.Sequential(seed=seed, dtype=dtype)
+        model.add("conv2d", ksize=3, activation="relu", filters=4, input_size=(10, 10, 1))
+        model.add("maxpool2d", ksize=2)
+        model.add("conv2d", ksize=2, activation="tanh", filters=8)
+        model.add("flatten")
+        model.add("dense", units=5, activation="softmax")
+        return model
+
+    return build

@@ -9,38 +9,12 @@ import pytest
 
 import minikeras_core as mk
 from minikeras_core import Layer, _threads
-from minikeras_core.model import Sequential
 from minikeras_core.optimizers import SGD
-
-
-def cnn(dtype: str = "float64", seed: int = 0) -> Sequential:
-    model = mk.Sequential(seed=seed, dtype=dtype)
-    model.add("conv2d", ksize=3, activation="relu", filters=4, input_size=(10, 10, 1))
-    model.add("maxpool2d", ksize=2)
-    model.add("conv2d", ksize=2, activation="tanh", filters=8)
-    model.add("flatten")
-    model.add("dense", units=5, activation="softmax")
-    return model
 
 
 def data(n: int = 40, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     return rng.standard_normal((n, 10, 10, 1)), rng.integers(0, 5, n)
-
-
-def threads_possible() -> bool:
-    return _threads.available_cores() > 1 and bool(_threads._blas_controller())
-
-
-@pytest.fixture
-def small_parts(monkeypatch):
-    """Let even tiny models train on threads (normally only models with large activations do)."""
-    monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1)
-
-
-@pytest.fixture
-def no_parts(monkeypatch):
-    monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1 << 62)
 
 
 class Recorder(Layer):
@@ -76,9 +50,7 @@ class Recorder(Layer):
         return grad * self.params["scale"]
 
 
-def fitted(optimizer: str, parts_fixture_monkeypatch, threads: bool, **fit_kwargs) -> list[np.ndarray]:
-    parts_fixture_monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1 if threads else 1 << 62)
-    model = cnn()
+def fitted(model, optimizer: str, **fit_kwargs) -> list[np.ndarray]:
     model.compile("categorical_cross_entropy", optimizer=optimizer, metrics=["accuracy"])
     X, y = data()
     history = model.fit(X, y, verbose=0, seed=3, **fit_kwargs)
@@ -87,18 +59,20 @@ def fitted(optimizer: str, parts_fixture_monkeypatch, threads: bool, **fit_kwarg
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 @pytest.mark.parametrize("batch_size", [7, 16, 40])
-def test_fit_on_threads_equals_fit_on_one(optimizer, batch_size, monkeypatch):
+def test_fit_on_threads_equals_fit_on_one(optimizer, batch_size, use_parts, small_cnn):
     """Weights, logged loss and metrics after two epochs, the last batch of each epoch shorter (40 = 5 * 7 + 5)."""
-    one = fitted(optimizer, monkeypatch, False, n_epochs=2, batch_size=batch_size)
-    many = fitted(optimizer, monkeypatch, True, n_epochs=2, batch_size=batch_size)
+    use_parts(False)
+    one = fitted(small_cnn("float64"), optimizer, n_epochs=2, batch_size=batch_size)
+    use_parts(True)
+    many = fitted(small_cnn("float64"), optimizer, n_epochs=2, batch_size=batch_size)
     for a, b in zip(one, many):
         np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
-    assert not np.allclose(one[0], cnn().get_weights()[0])  # training moved the weights
+    assert not np.allclose(one[0], small_cnn("float64").get_weights()[0])  # training moved the weights
 
 
-def test_parts_run_at_once_and_replicas_share_the_weights(small_parts):
+def test_parts_run_at_once_and_replicas_share_the_weights(small_parts, threads_possible):
     parts = min(_threads.available_cores(), 8)
-    barrier = threading.Barrier(parts, timeout=30) if threads_possible() else None
+    barrier = threading.Barrier(parts, timeout=30) if threads_possible else None
     model = mk.Sequential(dtype="float64")
     model.add(Recorder(barrier=barrier, input_size=(3,)))
     model.add("dense", units=2, activation="softmax")
@@ -106,7 +80,7 @@ def test_parts_run_at_once_and_replicas_share_the_weights(small_parts):
     X, y = np.random.default_rng(0).standard_normal((64, 3)), np.arange(64) % 2
     model.fit(X, y, batch_size=64, n_epochs=1, verbose=0)
     recorder = model.layers[0]
-    if threads_possible():
+    if threads_possible:
         assert len(recorder.threads) == parts
         assert threading.get_ident() not in recorder.threads
         stacks = model._replica_stacks(1)
@@ -142,7 +116,7 @@ def test_error_in_a_part_reaches_the_caller_and_blas_threads_are_restored(small_
         assert controller.info() == before
 
 
-def test_optimizer_without_flat_buffer_sums_the_parts_per_array(monkeypatch):
+def test_optimizer_without_flat_buffer_sums_the_parts_per_array(use_parts, small_cnn):
     """An optimizer that is not element-wise sees one gradient per weight array: the parts add up there too."""
 
     class PerArraySGD(SGD):
@@ -150,8 +124,8 @@ def test_optimizer_without_flat_buffer_sums_the_parts_per_array(monkeypatch):
 
     results = []
     for threads in (False, True):
-        monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1 if threads else 1 << 62)
-        model = cnn()
+        use_parts(threads)
+        model = small_cnn("float64")
         model.compile("categorical_cross_entropy", optimizer=PerArraySGD(learning_rate=0.1))
         X, y = data()
         model.fit(X, y, batch_size=20, n_epochs=2, verbose=0, shuffle=False)
@@ -178,7 +152,7 @@ def test_split_covers_every_sample_once(n, parts):
     assert len(bounds) == min(n, parts) and max(sizes) - min(sizes) <= 1
 
 
-def test_evaluate_and_validation_on_threads_equal_one_thread(monkeypatch):
+def test_evaluate_and_validation_on_threads_equal_one_thread(monkeypatch, use_parts, small_cnn, threads_possible):
     X, y = data(n=60)
     results, parts_run = [], []
     real_run = _threads.Workers.run
@@ -190,11 +164,11 @@ def test_evaluate_and_validation_on_threads_equal_one_thread(monkeypatch):
 
     monkeypatch.setattr(_threads.Workers, "run", counting_run)
     for threads in (False, True):
-        monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1 if threads else 1 << 62)
-        model = cnn()
+        use_parts(threads)
+        model = small_cnn("float64")
         model.compile("categorical_cross_entropy", optimizer="adam", metrics=["accuracy"])
         history = model.fit(X[:40], y[:40], batch_size=16, n_epochs=2, verbose=0, validation_data=(X[40:], y[40:]))
         results.append([*model.evaluate(X, y, batch_size=25), *history.history["val_loss"], *history.history["val_accuracy"]])
     np.testing.assert_allclose(results[1], results[0], rtol=1e-9)
-    if threads_possible():
+    if threads_possible:
         assert max(parts_run) > 1  # the threaded run did cut chunks into parts

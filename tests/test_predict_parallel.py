@@ -11,16 +11,6 @@ import minikeras_core as mk
 from minikeras_core import Layer, _threads
 
 
-def cnn(seed: int = 0) -> mk.Sequential:
-    model = mk.Sequential(seed=seed, dtype="float32")
-    model.add("conv2d", ksize=3, activation="relu", filters=4, input_size=(10, 10, 1))
-    model.add("maxpool2d", ksize=2)
-    model.add("conv2d", ksize=2, activation="tanh", filters=8)
-    model.add("flatten")
-    model.add("dense", units=5, activation="softmax")
-    return model
-
-
 class Recorder(Layer):
     """The identity, noting which threads ran it."""
 
@@ -45,19 +35,9 @@ class Recorder(Layer):
         return grad
 
 
-def threads_possible() -> bool:
-    return _threads.available_cores() > 1 and bool(_threads._blas_controller())
-
-
-@pytest.fixture
-def small_parts(monkeypatch):
-    """Let even tiny models use threads (normally only models with large activations do)."""
-    monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1)
-
-
 @pytest.mark.parametrize("batch_size", [None, 7, 32, 100])
-def test_predict_equals_one_forward_pass(batch_size, small_parts):
-    model = cnn()
+def test_predict_equals_one_forward_pass(batch_size, small_parts, small_cnn):
+    model = small_cnn()
     X = np.random.default_rng(1).standard_normal((100, 10, 10, 1)).astype(np.float32)
     whole = model._forward(X, False)  # one pass over every sample, no chunks, no threads
     got = model.predict(X, batch_size=batch_size)
@@ -66,13 +46,13 @@ def test_predict_equals_one_forward_pass(batch_size, small_parts):
     np.testing.assert_array_equal(model.predict(X, batch_size=batch_size), got)  # deterministic
 
 
-def test_predict_keeps_sample_order_with_threads(small_parts):
+def test_predict_keeps_sample_order_with_threads(small_parts, threads_possible):
     """An identity model returns its input: every part lands in its own rows."""
     model = mk.Sequential(dtype="float64")
     model.add(Recorder(input_size=(3,)))
     X = np.arange(3 * 1001, dtype=np.float64).reshape(1001, 3)
     np.testing.assert_array_equal(model.predict(X, batch_size=64), X)
-    if threads_possible():
+    if threads_possible:
         assert threading.get_ident() not in model.layers[0].threads
 
 
@@ -112,11 +92,11 @@ def test_error_in_a_part_reaches_the_caller_and_blas_threads_are_restored(small_
         assert controller.info() == before
 
 
-def test_predictions_on_two_user_threads_restore_blas_threads(small_parts):
+def test_predictions_on_two_user_threads_restore_blas_threads(small_parts, small_cnn):
     """predict on several user threads at once: right numbers, and BLAS's thread counts as they were afterwards."""
     controller = _threads._blas_controller()
     before = controller.info() if controller else None
-    model = cnn()
+    model = small_cnn()
     X = np.random.default_rng(2).standard_normal((300, 10, 10, 1)).astype(np.float32)
     expected = model._forward(X, False)
     results, errors = {}, []
@@ -140,10 +120,10 @@ def test_predictions_on_two_user_threads_restore_blas_threads(small_parts):
         assert controller.info() == before
 
 
-def test_overlapping_blas_limits_restore_in_any_order():
+def test_overlapping_blas_limits_restore_in_any_order(threads_possible):
     """Two Workers (two predict calls on user threads, say) limit and release BLAS in crossed order."""
     controller = _threads._blas_controller()
-    if not threads_possible():
+    if not threads_possible:
         pytest.skip("needs threadpoolctl and two cores: nothing is limited otherwise")
     before = controller.info()
     with _threads.Workers(2) as first, _threads.Workers(2) as second:
