@@ -345,16 +345,15 @@ def bench_workload(wl: Workload, frameworks: list[str], rounds: int, log, min_se
             "train": max(1, int(np.ceil(min_seconds / _timed(runner.train, train[name])))),
             "predict": max(1, int(np.ceil(min_seconds / _timed(runner.predict, test[name][:1])))),
         }
-    phases = {
-        "train": (lambda name: (runners[name].train, train[name]), wl.train_samples * wl.epochs),
-        "predict": (lambda name: (runners[name].predict, test[name][:1]), wl.predict_samples),
-    }
+    inputs = {"train": train, "predict": {name: test[name][:1] for name in frameworks}}
+    samples = {"train": wl.train_samples * wl.epochs, "predict": wl.predict_samples}
     for r in range(rounds):
         order = frameworks if r % 2 == 0 else frameworks[::-1]
-        for phase, (call, samples) in phases.items():
-            seconds = _in_turn({name: call(name) for name in order}, {name: repeats[name][phase] for name in order})
+        for phase in ("train", "predict"):
+            calls = {name: (getattr(runners[name], phase), inputs[phase][name]) for name in order}
+            seconds = _in_turn(calls, {name: repeats[name][phase] for name in order})
             for name in order:
-                result[name][f"{phase}_sps"].append(repeats[name][phase] * samples / seconds[name])
+                result[name][f"{phase}_sps"].append(repeats[name][phase] * samples[phase] / seconds[name])
         log(f"  round {r + 1}/{rounds}: " + ", ".join(
             f"{name} train {result[name]['train_sps'][-1]:,.0f}/s predict {result[name]['predict_sps'][-1]:,.0f}/s" for name in order))
     for name, runner in runners.items():
