@@ -12,6 +12,7 @@ plugin, built-in ones included.
 """
 
 from . import arguments, callbacks, datasets, initializers, spatial
+from ._version import __version__
 from .activation import Activation, ElementwiseActivation
 from .backend import floatx, set_floatx
 from .errors import PluginConflictError, PluginError, PluginLoadError, PluginTypeError, UnknownPluginError
@@ -24,9 +25,8 @@ from .optimizer import Optimizer, ScratchBuffers
 from .registry import get, list_plugins, prefer, refresh, register, registered_name, serialize
 from .saving import SaveFormatError, load_model
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "Activation",
     "Callback",
     "ElementwiseActivation",

@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from .registry import serialize
+
 
 class Configurable:
-    """Records the arguments each instance was constructed with.
+    """Records the arguments each instance was constructed with, defaults included (as Keras's configs do).
 
     ``get_config()`` returns them as JSON-ready values and ``from_config(config)`` calls the
     constructor with them again, which is all Keras's config round-trip asks of a plugin that
@@ -18,6 +20,10 @@ class Configurable:
     """
 
     def __new__(cls, *args: Any, **kwargs: Any):
+        if (args or kwargs) and cls.__init__ is object.__init__:
+            # object.__init__ ignores arguments once __new__ is overridden: refuse them here instead
+            given = [repr(a) for a in args] + sorted(kwargs)
+            raise TypeError(f"{cls.__name__} takes no arguments, got {', '.join(given)}")
         instance = super().__new__(cls)
         instance._init_arguments = _bound_arguments(cls, args, kwargs)
         return instance
@@ -60,6 +66,7 @@ def _bound_arguments(cls: type, args: tuple, kwargs: dict) -> dict:
         bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
     except TypeError:
         return {}  # __init__ itself will raise the informative error
+    bound.apply_defaults()
     arguments: dict[str, Any] = {}
     parameters = inspect.signature(cls.__init__).parameters
     for key, value in list(bound.arguments.items())[1:]:
@@ -76,8 +83,6 @@ def _bound_arguments(cls: type, args: tuple, kwargs: dict) -> dict:
 
 def to_jsonable(value: Any) -> Any:
     """Convert a constructor argument to plain JSON types; plugins become ``{"class_name", "config"}``."""
-    from .registry import serialize  # deferred: the registry imports the protocols
-
     if isinstance(value, Configurable) or isinstance(value, type):
         return serialize(value)
     if isinstance(value, (tuple, list)):

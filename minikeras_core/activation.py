@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 
 import numpy as np
 
 from ._config import Plugin
+from .registry import register_kind
 
 
 class Activation(Plugin, ABC):
@@ -25,8 +27,8 @@ class Activation(Plugin, ABC):
     should subclass :class:`ElementwiseActivation` instead, which gives an O(n) ``backward``.
 
     Inputs of float32 give float32 outputs; inputs are never modified in place. An activation
-    keeps no state between calls: a layer and its replicas share one instance, which ``fit``
-    and ``predict`` may call from several threads at once.
+    keeps no state between calls: ``fit`` and ``predict`` may call one instance from several
+    threads at once.
     """
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
@@ -58,25 +60,27 @@ class ElementwiseActivation(Activation):
     given so that, for example, the sigmoid can use ``Y * (1 - Y)``). The Jacobian is then
     diagonal and ``backward`` is ``grad_out * g'(X)``.
 
-    When ``g'`` can be computed from the output alone (sigmoid ``Y (1 - Y)``, tanh ``1 - Y^2``,
-    ReLU ``Y > 0``), set ``derivative_uses_input = False``: ``derivative`` and ``backward`` then
-    accept ``X=None`` with ``Y`` given, and a layer may apply the activation in place of its
-    pre-activation output while training (``eval_inplace``), keeping only ``Y``: one
-    output-sized array less to write and keep per layer.
-    """
+    Optional speed-ups, each a method to override (the conformance suite checks each one):
 
-    #: Whether ``derivative(X, Y)`` and ``backward(X, grad_out, Y)`` need ``X``; see the class docstring.
-    derivative_uses_input = True
+    - ``derivative_from_output(Y)``: ``g'`` computed from the output alone (sigmoid ``Y (1 - Y)``,
+      tanh ``1 - Y^2``, ReLU ``Y > 0``). Overriding it is the declaration: layers may then apply
+      the activation in place of their pre-activation output while training and keep only ``Y``.
+    - ``eval_inplace(Z)``: ``eval`` written into ``Z`` (``np.maximum(Z, 0, out=Z)``).
+    """
 
     @abstractmethod
     def derivative(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """Return ``g'(X)`` entry-wise; ``Y`` is ``eval(X)``."""
 
+    def derivative_from_output(self, Y: np.ndarray) -> np.ndarray:
+        """Return ``g'(X)`` entry-wise from ``Y = eval(X)`` alone (optional: override when ``g'`` is a function of ``g``)."""
+        raise NotImplementedError(f"{type(self).__name__} computes its derivative from the input")
+
     def eval_inplace(self, Z: np.ndarray) -> np.ndarray:
         """Overwrite ``Z`` with ``eval(Z)`` and return it (optional; the numbers must equal ``eval``'s).
 
-        For a layer whose ``Z`` is its own temporary (prediction, say): an ``out=`` form such
-        as ``np.maximum(Z, 0, out=Z)`` saves allocating and copying a second output-sized array.
+        For a layer whose ``Z`` is its own temporary: an ``out=`` form such as
+        ``np.maximum(Z, 0, out=Z)`` saves allocating and copying a second output-sized array.
         The default evaluates into a new array and copies it back.
         """
         Z[...] = self.eval(Z)
@@ -90,6 +94,32 @@ class ElementwiseActivation(Activation):
         return jacobian
 
     def backward(self, X: np.ndarray | None, grad_out: np.ndarray, Y: np.ndarray | None = None) -> np.ndarray:
+        """``grad_out * g'``; with ``X=None`` (and ``Y`` given) only for an activation with ``derivative_from_output``."""
+        if X is None:
+            return grad_out * self.derivative_from_output(Y)
         if Y is None:
             Y = self.eval(X)
         return grad_out * self.derivative(X, Y)
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        # The contract before derivative_from_output: a class attribute derivative_uses_input = False.
+        if cls.__dict__.get("derivative_uses_input") is False and "derivative_from_output" not in cls.__dict__:
+            warnings.warn(
+                f"{cls.__qualname__}: derivative_uses_input = False is deprecated; override "
+                "derivative_from_output(Y) instead (honoured for now as derivative(None, Y))",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            cls.derivative_from_output = lambda self, Y: self.derivative(None, Y)
+
+
+def derives_from_output(activation: Activation | None) -> bool:
+    """Whether ``activation``'s gradient can be computed from its output alone (it overrides ``derivative_from_output``)."""
+    return (
+        isinstance(activation, ElementwiseActivation)
+        and type(activation).derivative_from_output is not ElementwiseActivation.derivative_from_output
+    )
+
+
+register_kind("activation", "minikeras.activations", Activation)

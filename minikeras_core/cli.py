@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .registry import _KINDS, REGISTRY
+from .registry import REGISTRY, kinds
 from .scaffold import TEMPLATES
 
 
 def _plugins(args: argparse.Namespace) -> int:
     """List every registered plugin without importing any."""
-    kinds = [args.kind] if args.kind else list(_KINDS)
+    names = [args.kind] if args.kind else list(kinds())
     rows = [("KIND", "NAME", "DISTRIBUTION", "TARGET")]
-    for kind in kinds:
+    for kind in names:
         for info in sorted(REGISTRY.infos(kind), key=lambda i: i.name):
             rows.append((kind, info.name, info.origin, info.target))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     plugins = commands.add_parser("plugins", help="list every registered plugin (imports none)")
-    plugins.add_argument("--kind", choices=list(_KINDS), help="only this kind")
+    plugins.add_argument("--kind", choices=list(kinds()), help="only this kind")
     plugins.set_defaults(handler=_plugins)
 
     demo = commands.add_parser("demo", help="train the original example on the shipped digits")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import inspect
+import warnings
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -10,8 +12,15 @@ import numpy as np
 
 from . import initializers
 from ._config import Plugin
-from .activation import Activation, ElementwiseActivation
+from .activation import Activation, ElementwiseActivation, derives_from_output
 from .backend import standardize_dtype
+from .registry import get, register_kind
+
+#: Class attributes of the contract before the engine derived them; see ``Layer.__init_subclass__``.
+_RETIRED_FLAGS = {
+    "activation_in_place": "the core now sees for itself when an activation may overwrite call()'s output",
+    "need_input_grad": "accept need_input_grad=True as an argument of call_backward instead",
+}
 
 
 class Layer(Plugin, ABC):
@@ -27,46 +36,44 @@ class Layer(Plugin, ABC):
       layer when it cannot follow an input of that shape.
     - ``create_weights(input_shape)`` (optional): call ``add_weight`` once per array, in
       Keras's order (Dense: ``kernel`` of shape ``(in, units)``, then ``bias`` of ``(units,)``).
-      Read weights as ``self.params[name]`` each time rather than keeping the array in an
-      attribute: the model may move them into one shared buffer after building.
-    - ``call(X, training)``: the output before the activation, ``Z``. Keep what ``call_backward``
-      needs when ``training`` is true.
-    - ``call_backward(grad_Z)``: return ``dL/dX`` and write each weight's gradient into
-      ``self.grads[name]`` in place (``self.grads[name][...] = ...``), so that optimizers and
-      flat parameter buffers see it. When ``self.need_input_grad`` is false the caller will not
-      use ``dL/dX`` (the model clears it on its first layer while training, whose input is the
-      data): a layer may then skip computing it and return ``None``; it must still fill ``grads``.
+      Read weights as ``self.params[name]`` each time: the model may move them into one buffer.
+    - ``call(X, training)``: the output before the activation, ``Z``. Keep what
+      ``call_backward`` needs (as attributes) when ``training`` is true.
+    - ``call_backward(grad)``: given ``dL/dZ``, write each weight's gradient into
+      ``self.grads[name]`` in place (``self.grads[name][...] = ...``) and return ``dL/dX``.
 
-    The base class checks input shapes, applies the optional ``activation`` after ``call``
-    (``Y = activation(Z)``) and its vector-Jacobian product before ``call_backward``.
+    The base class checks input shapes and applies the optional ``activation``
+    (``Y = activation(Z)``) and its vector-Jacobian product, in one place for every layer.
 
-    ``forward(X, training=False)`` must leave the layer unchanged and treat samples
-    independently: ``Sequential.predict`` runs blocks of samples through the layers on several
-    threads at once. A layer that cannot allow that sets ``parallel_inference = False``.
+    Optional speed-ups, each checked by the conformance suite:
 
-    Training may likewise cut a batch into parts that run on threads at once, one part through
-    the layer and the others through its replicas (``replica()``: a shallow copy sharing
-    ``params`` and the activation, with its own ``grads``). So ``forward``/``backward`` keep
-    their caches in attributes they assign (``self._X = X``), never in a container shared with
-    the original (a dict or buffer made in ``__init__``) nor in module state. A layer that
-    cannot allow that (a shared random generator, say) sets ``parallel_training = False``; the
-    conformance check ``layer_replica_trains_independently`` tests it.
+    - ``call_backward(grad, need_input_grad=True)``: accept the argument, and skip computing
+      ``dL/dX`` (returning ``None``) when it is false; the model's first layer gets false.
+    - ``parallel_training = False`` / ``parallel_inference = False``: keep a model using this
+      layer on one thread (for a layer with module-level state, say). Otherwise ``fit`` and
+      ``predict`` may run parts of a batch at once through copies of the layer (``replica()``:
+      deep copies sharing only the weights).
     """
 
-    #: Whether ``backward`` must return ``dL/dX``; see ``call_backward``.
-    need_input_grad = True
+    #: Whether ``fit`` may train parts of a batch at once through replicas (see the class docstring).
+    parallel_training = True
 
-    #: Whether several blocks of samples may go through ``forward(X, training=False)`` at once,
-    #: on different threads (see the class docstring).
+    #: Whether several blocks of samples may go through ``forward(X, training=False)`` at once.
     parallel_inference = True
 
-    #: Whether ``call`` returns a new array that the layer does not keep, so that an element-wise
-    #: activation may overwrite it (see ``forward``). Off by default: a ``call`` that returns a
-    #: view of its input, or keeps ``Z`` for ``call_backward``, must not have it overwritten.
-    activation_in_place = False
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for flag, why in _RETIRED_FLAGS.items():
+            if flag in cls.__dict__:
+                warnings.warn(f"{cls.__qualname__}.{flag} is deprecated and ignored: {why}", DeprecationWarning, stacklevel=2)
+        try:
+            parameters = inspect.signature(cls.call_backward).parameters
+        except (TypeError, ValueError):
+            parameters = {}
+        cls._backward_takes_flag = "need_input_grad" in parameters
 
-    #: Whether ``replica()`` copies may train other parts of a batch on other threads (see the class docstring).
-    parallel_training = True
+    #: Read by plugins written before ``need_input_grad`` became an argument of ``call_backward``; always true now.
+    need_input_grad = True
 
     def __init__(
         self,
@@ -76,8 +83,6 @@ class Layer(Plugin, ABC):
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
-        from .registry import get  # deferred: the registry imports this module
-
         self.activation: Activation | None = None if activation is None else get("activation", activation)
         self.input_size = None if input_size is None else _as_shape(input_size, "input_size", type(self).__name__)
         self.name = name
@@ -135,37 +140,50 @@ class Layer(Plugin, ABC):
         """Given ``dL/dZ`` (``Z`` being ``call``'s output), fill ``self.grads`` and return ``dL/dX``."""
 
     def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        """Return the layer's output for a batch ``X`` of shape ``(batch, *input_shape)``.
-
-        With ``activation_in_place`` and an element-wise activation, ``Y`` overwrites ``Z``
-        (``eval_inplace``) when predicting, and also when training if the activation's
-        derivative comes from ``Y`` alone; training then keeps ``Y`` only.
-        """
+        """Return the layer's output ``activation(call(X))`` for a batch ``X`` of shape ``(batch, *input_shape)``."""
         if not self.built:
             self.build(X.shape[1:] if self.input_size is None else None)
         self.check_input(X)
         Z = self.call(X, training)
-        activation = self.activation
-        if activation is None:
-            return Z
-        if self.activation_in_place and isinstance(activation, ElementwiseActivation):
-            if not training:
-                return activation.eval_inplace(Z)
-            if not activation.derivative_uses_input:
-                self._Z, self._Y = None, activation.eval_inplace(Z)
-                return self._Y
-        Y = activation(Z)
-        if training:
-            self._Z, self._Y = Z, Y
-        return Y
+        return Z if self.activation is None else self._activate(X, Z, training)
 
-    def backward(self, grad_out: np.ndarray, *, through_activation: bool = True) -> np.ndarray:
+    def _activate(self, X: np.ndarray, Z: np.ndarray, training: bool) -> np.ndarray:
+        """``Y = activation(Z)``, keeping what the activation's backward needs when training.
+
+        An element-wise activation overwrites ``Z`` (``eval_inplace``) when nothing else can see
+        ``Z``: it is a writeable array sharing no memory with ``X``, the weights, or any array
+        the layer holds. While training that also needs a derivative from the output alone,
+        and then only ``Y`` is kept: one output-sized array less to write and keep.
+        """
+        activation = self.activation
+        in_place = isinstance(activation, ElementwiseActivation) and self._owns_output(X, Z)
+        if not training:
+            return activation.eval_inplace(Z) if in_place else activation(Z)
+        if in_place and derives_from_output(activation):
+            self._Z, self._Y = None, activation.eval_inplace(Z)
+            return self._Y
+        self._Z, self._Y = Z, activation(Z)
+        return self._Y
+
+    def _owns_output(self, X: np.ndarray, Z: np.ndarray) -> bool:
+        """Whether ``Z`` is a fresh array of ``call``'s that nothing else refers to (so it may be overwritten)."""
+        if not isinstance(Z, np.ndarray) or not Z.flags.writeable or np.may_share_memory(Z, X):
+            return False
+        for value in vars(self).values():
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else (value,)
+            if any(isinstance(item, np.ndarray) and np.may_share_memory(item, Z) for item in items):
+                return False
+        return True
+
+    def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True, through_activation: bool = True) -> np.ndarray | None:
         """Return ``dL/dX`` for the last ``forward(X, training=True)``, keeping weight gradients in ``grads``.
 
-        ``through_activation=False`` takes ``grad_out`` as the gradient before the activation
-        already (a loss that fuses with the activation, such as softmax with cross-entropy).
-        The activation's ``Z`` and ``Y`` are released here, so that during a model's backward
-        pass they are gone before the earlier layers' gradients are computed.
+        ``need_input_grad=False`` says the caller will not use ``dL/dX`` (the model's first
+        layer, whose input is the data): a layer that accepts the argument may skip it, and
+        ``None`` is returned. ``through_activation=False`` takes ``grad_out`` as the gradient
+        before the activation already (a loss fused with the activation, such as softmax with
+        cross-entropy). The activation's ``Z`` and ``Y`` are released here, so that during a
+        model's backward pass they are gone before earlier layers' gradients are computed.
         """
         if self.activation is not None:
             Z, Y = self._Z, self._Y
@@ -174,7 +192,11 @@ class Layer(Plugin, ABC):
                 if Z is None and Y is None:
                     raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first (each backward uses up its forward)")
                 grad_out = self.activation.backward(Z, grad_out, Y=Y)
-        return self.call_backward(grad_out)
+        if self._backward_takes_flag:
+            grad_in = self.call_backward(grad_out, need_input_grad=need_input_grad)
+        else:
+            grad_in = self.call_backward(grad_out)
+        return grad_in if need_input_grad else None
 
     def check_input(self, X: np.ndarray) -> None:
         """Raise a ``ValueError`` naming the layer when ``X`` is not ``(batch, *input_shape)``."""
@@ -186,14 +208,15 @@ class Layer(Plugin, ABC):
             )
 
     def replica(self) -> Layer:
-        """A shallow copy for training another part of a batch at once: same weights, its own zeroed ``grads``.
+        """A copy for training another part of a batch at once: the same weights, everything else its own.
 
-        Everything else is shared with this layer (the activation, settings) or replaced as the
-        replica runs (caches it assigns). Override to give a replica its own copy of any other
-        mutable state that ``forward``/``backward`` change.
+        A deep copy sharing only ``params`` (the dict and its arrays), with zeroed ``grads``, so
+        caches and buffers a layer keeps, wherever it keeps them, are never shared.
         """
-        clone = copy.copy(self)
-        clone.grads = {name: np.zeros_like(grad) for name, grad in self.grads.items()}
+        memo = {id(self.params): self.params, **{id(p): p for p in self.params.values()}}
+        clone = copy.deepcopy(self, memo)
+        for grad in clone.grads.values():
+            grad[...] = 0
         clone._Z = clone._Y = None
         return clone
 
@@ -239,3 +262,6 @@ def _as_shape(shape: Any, argument: str, owner: str) -> tuple:
     if any(s <= 0 for s in result) or any(float(s) != float(t) for s, t in zip(result, shape)):
         raise ValueError(f"{owner}: {argument} must be a tuple of positive ints, got {shape!r}")
     return result
+
+
+register_kind("layer", "minikeras.layers", Layer)

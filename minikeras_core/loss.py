@@ -8,6 +8,8 @@ import numpy as np
 
 from ._config import Plugin
 from .activation import Activation
+from .registry import register_kind
+from .targets import match_targets
 
 
 class Loss(Plugin, ABC):
@@ -63,47 +65,24 @@ class Loss(Plugin, ABC):
         """Return the gradient of each sample's loss with respect to ``y_pred``."""
 
     def fused_grad(self, activation: Activation, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray | None:
-        """Return ``d mean_loss / d Z`` where ``y_pred = activation(Z)``, or ``None`` when there is no shortcut.
+        """Return ``d mean_loss / d Z`` where ``y_pred = activation(Z)``, or ``None`` when there is no shortcut (optional).
 
-        Losses that pair with an activation (cross-entropy with softmax, binary cross-entropy with
-        the sigmoid) return the simple, saturation-proof form, such as ``(y_pred - y_true) / batch``.
+        A loss that pairs with an activation (cross-entropy with softmax, binary cross-entropy
+        with the sigmoid) returns the simple, saturation-proof form, such as
+        ``(y_pred - y_true) / batch``; test the activation with
+        ``minikeras_core.registry.is_registered_as(activation, "softmax")``. The training step
+        uses it for the last layer's activation, and ``loss_fused_grad_matches_chain_rule``
+        checks it against ``activation.backward(Z, grad_input(y_pred, y_true))``.
         """
         return None
 
     def prepare_targets(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
-        """Check ``y_true`` against ``y_pred`` and return it with ``y_pred``'s shape and dtype.
+        """``y_true`` with ``y_pred``'s shape and dtype, by the rules of :mod:`minikeras_core.targets`.
 
         Class ids become one-hot rows for losses that accept them, and targets of shape
         ``(batch,)`` for a single output unit gain that unit's axis.
         """
-        name = type(self).__name__
-        y_pred = np.asarray(y_pred)
-        y_true = np.asarray(y_true)
-        if y_pred.ndim < 2:
-            raise ValueError(f"{name}: y_pred must be (batch, ..., k), got shape {y_pred.shape}")
-        if y_true.shape == y_pred.shape:
-            return y_true.astype(y_pred.dtype, copy=False)
-        classes = y_pred.shape[-1]
-        if y_true.shape == y_pred.shape[:-1] + (1,) and classes > 1:
-            y_true = y_true[..., 0]
-        if y_true.shape == y_pred.shape[:-1]:
-            if classes == 1:
-                return y_true[..., None].astype(y_pred.dtype, copy=False)
-            if self.accepts_class_ids:
-                return _one_hot(y_true, classes, y_pred.dtype, name)
-        raise ValueError(
-            f"{name}: y_true has shape {np.shape(y_true)} but y_pred has shape {y_pred.shape}; expected the same "
-            + ("shape or integer class ids of shape " + str(y_pred.shape[:-1]) if self.accepts_class_ids else "shape")
-        )
+        return match_targets(y_true, np.asarray(y_pred), type(self).__name__, class_ids=self.accepts_class_ids)
 
 
-def _one_hot(ids: np.ndarray, classes: int, dtype: np.dtype, owner: str) -> np.ndarray:
-    if ids.dtype.kind == "f":
-        if not np.all(np.isfinite(ids)) or np.any(ids != np.round(ids)):
-            raise ValueError(f"{owner}: class ids must be whole numbers, got non-integer values")
-        ids = ids.astype(np.int64)
-    elif ids.dtype.kind not in "iub":
-        raise ValueError(f"{owner}: class ids must be integers, got dtype {ids.dtype}")
-    if ids.size and (ids.min() < 0 or ids.max() >= classes):
-        raise ValueError(f"{owner}: class ids must lie in [0, {classes - 1}] for {classes} outputs, got {ids.min()}..{ids.max()}")
-    return np.eye(classes, dtype=dtype)[ids]
+register_kind("loss", "minikeras.losses", Loss)

@@ -7,7 +7,8 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from ._config import Plugin
-from .registry import register_kind
+from .registry import register_kind, registered_name
+from .targets import match_targets, target_class_ids
 
 
 class Metric(Plugin, ABC):
@@ -31,25 +32,12 @@ class Metric(Plugin, ABC):
     direction = "down"
 
     def __init__(self, name: str | None = None) -> None:
-        from .registry import registered_name  # the name the registry knows this class by
-
         self.name = str(name) if name is not None else registered_name(self)
 
     def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         """Return the mean over samples, a Python float."""
         y_pred = np.asarray(y_pred)
-        y_true = np.asarray(y_true)
-        classes = y_pred.shape[-1]
-        if y_true.shape == y_pred.shape[:-1] + (1,) and classes > 1:
-            y_true = y_true[..., 0]
-        if y_true.shape == y_pred.shape[:-1]:
-            # one unit: restore its axis; k > 1 units: integer class ids become one-hot rows
-            y_true = y_true[..., None] if classes == 1 else np.eye(classes, dtype=y_pred.dtype)[y_true.astype(np.int64)]
-        if y_true.shape != y_pred.shape:
-            raise ValueError(
-                f"{type(self).__name__}: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; expected "
-                f"the same shape or class ids of shape {y_pred.shape[:-1]}"
-            )
+        y_true = match_targets(y_true, y_pred, type(self).__name__, class_ids=True)
         return float(np.mean(self.per_sample(y_pred, y_true), dtype=np.float64))
 
     @classmethod
@@ -63,17 +51,8 @@ class Metric(Plugin, ABC):
 
     @staticmethod
     def class_ids(y_pred: np.ndarray, y_true: np.ndarray, owner: str) -> np.ndarray:
-        """``y_true`` as integer class ids of shape ``y_pred.shape[:-1]``: the argmax of one-hot rows, or the ids given."""
-        if y_true.shape == y_pred.shape:
-            return np.argmax(y_true, axis=-1)
-        if y_true.shape == y_pred.shape[:-1] + (1,):
-            y_true = y_true[..., 0]
-        if y_true.shape == y_pred.shape[:-1]:
-            return y_true.astype(np.int64, copy=False)
-        raise ValueError(
-            f"{owner}: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; expected one-hot rows "
-            f"of the same shape or class ids of shape {y_pred.shape[:-1]}"
-        )
+        """``y_true`` as integer class ids of shape ``y_pred.shape[:-1]``: the argmax of one-hot rows, or the ids given, checked."""
+        return target_class_ids(y_true, y_pred, owner)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

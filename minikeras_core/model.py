@@ -213,18 +213,14 @@ class Sequential:
         fused = None
         if last.activation is not None and type(last).backward is Layer.backward:
             fused = self.loss.fused_grad(last.activation, y_pred, y_true)
-        saved = first.need_input_grad
-        first.need_input_grad = False  # dL/d(data) is never used: the first layer may skip computing it
-        try:
-            if fused is not None:
-                grad = last.backward(fused * scale if scale != 1.0 else fused, through_activation=False)
-            else:
-                grad = self.loss.grad_input(y_pred, y_true)
-                grad = last.backward(grad * scale if scale != 1.0 else grad)
-            for layer in reversed(layers[:-1]):
-                grad = layer.backward(grad)
-        finally:
-            first.need_input_grad = saved
+        if fused is not None:
+            grad = fused * scale if scale != 1.0 else fused
+        else:
+            grad = self.loss.grad_input(y_pred, y_true)
+            grad = grad * scale if scale != 1.0 else grad
+        for layer in reversed(layers):
+            # dL/d(data) is never used: the first layer may skip computing it
+            grad = layer.backward(grad, need_input_grad=layer is not first, through_activation=fused is None or layer is not last)
 
     def fit(
         self,

@@ -8,6 +8,7 @@ import numpy as np
 
 from ._config import Plugin
 from .arguments import positive_number
+from .registry import register_kind
 
 
 class Optimizer(Plugin, ABC):
@@ -91,6 +92,9 @@ class Optimizer(Plugin, ABC):
         self.iterations = int(state["iterations"])
         self.state = [{k: np.array(v) for k, v in slot.items()} for slot in state["slots"]]
         self._state_shapes = [tuple(s) for s in state.get("shapes", [])]
+
+
+register_kind("optimizer", "minikeras.optimizers", Optimizer)
 
 
 class ScratchBuffers:

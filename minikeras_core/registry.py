@@ -17,11 +17,7 @@ from typing import Any
 
 import importlib_metadata
 
-from .activation import Activation
 from .errors import PluginConflictError, PluginLoadError, PluginTypeError, UnknownPluginError
-from .layer import Layer
-from .loss import Loss
-from .optimizer import Optimizer
 
 AUTOLOAD_ENV = "MINIKERAS_DISABLE_PLUGIN_AUTOLOAD"
 
@@ -39,14 +35,23 @@ _KINDS: dict[str, KindSpec] = {}
 
 
 def register_kind(kind: str, group: str, base: type) -> None:
-    """Declare a kind of plugin found in the entry-point group ``group``."""
+    """Declare a kind of plugin found in the entry-point group ``group``.
+
+    Each protocol module declares its own kind when it is imported (``layer.py`` declares
+    ``"layer"``), so the registry itself depends on none of them.
+    """
     _KINDS[kind] = KindSpec(kind, group, base)
 
 
-register_kind("activation", "minikeras.activations", Activation)
-register_kind("layer", "minikeras.layers", Layer)
-register_kind("loss", "minikeras.losses", Loss)
-register_kind("optimizer", "minikeras.optimizers", Optimizer)
+def kinds() -> dict[str, KindSpec]:
+    """Every declared kind of plugin by name, in the order they were declared."""
+    return dict(_KINDS)
+
+
+def kind_of(cls: type) -> str | None:
+    """The kind whose base class ``cls`` (a class or an instance's class) subclasses, or ``None``."""
+    cls = cls if isinstance(cls, type) else type(cls)
+    return next((spec.kind for spec in _KINDS.values() if issubclass(cls, spec.base)), None)
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,12 @@ def kind_spec(kind: str) -> KindSpec:
     return _KINDS[key]
 
 
-def _normalize(name: str) -> str:
+def normalize_name(name: str) -> str:
+    """A name as the registry compares it: lower case, without ``_`` and ``-`` (``"Max_Pool-2D"`` -> ``"maxpool2d"``)."""
     return str(name).lower().replace("_", "").replace("-", "")
+
+
+_normalize = normalize_name
 
 
 class Registry:
@@ -101,12 +110,14 @@ class Registry:
         self._loaded: dict[tuple, type] = {}
         self._preferred: dict[tuple[str, str], str] = {}
         self._group_cache: dict[str, tuple] = {}
+        self._identity_cache: dict[tuple, bool] = {}
 
     def refresh(self) -> None:
         """Forget the cached entry points and loaded plugins; read the installed metadata again."""
         self._entry_cache.clear()
         self._loaded.clear()
         self._group_cache.clear()
+        self._identity_cache.clear()
 
     def entry_points(self, group: str) -> tuple:
         """The installed entry points of ``group``, read once and cached until ``refresh()``.
@@ -178,9 +189,12 @@ class Registry:
         manual = self._manual.get(spec.kind, {})
         if key in manual:
             return manual[key]
-        matches = [i for i in infos if _normalize(i.name) == key] or [
-            i for i in infos if _normalize(i.class_name) == key
-        ]
+        by_name = [i for i in infos if _normalize(i.name) == key]
+        by_class = [i for i in infos if _normalize(i.class_name) == key]
+        # An entry-point name wins over a class name of the same distribution; across
+        # distributions the two readings are a conflict, never a silent choice.
+        named_dists = {_normalize(i.distribution or "") for i in by_name}
+        matches = by_name + [i for i in by_class if _normalize(i.distribution or "") not in named_dists]
         distinct = {(i.target, _normalize(i.distribution or "")): i for i in matches}
         if len(distinct) == 1:
             return next(iter(distinct.values()))
@@ -190,7 +204,10 @@ class Registry:
         chosen = [i for i in distinct.values() if _normalize(i.distribution or "") == preferred]
         if len(chosen) == 1:
             return chosen[0]
-        claims = "; ".join(f"{i.origin} ({i.target})" for i in distinct.values())
+        claims = "; ".join(
+            f"{i.origin} ({'entry point' if _normalize(i.name) == key else 'class name of'} {i.name} = {i.target})"
+            for i in distinct.values()
+        )
         raise PluginConflictError(
             f"{spec.kind} {name!r} is claimed by more than one installed distribution: {claims}. "
             f"Uninstall one, or choose with minikeras_core.registry.prefer({spec.kind!r}, {name!r}, '<distribution>')"
@@ -221,9 +238,10 @@ class Registry:
     def name_of(self, obj: Any) -> str:
         """The registered name of a plugin class or instance (its class name if it is not registered)."""
         cls = obj if isinstance(obj, type) else type(obj)
-        spec = next((s for s in _KINDS.values() if issubclass(cls, s.base)), None)
-        if spec is None:
+        kind = kind_of(cls)
+        if kind is None:
             raise TypeError(f"{cls.__name__} is not a plugin of any kind {sorted(_KINDS)}")
+        spec = _KINDS[kind]
         target = f"{cls.__module__}:{cls.__qualname__}"
         names = sorted(i.name for i in self.infos(spec.kind) if i.obj is cls or (i.obj is None and i.target == target))
         return names[0] if names else cls.__name__
@@ -295,6 +313,25 @@ def serialize(obj: Any) -> Any:
 def registered_name(obj: Any) -> str:
     """The name a plugin class or instance is registered under (its class name when it is not registered)."""
     return REGISTRY.name_of(obj)
+
+
+def is_registered_as(obj: Any, name: str) -> bool:
+    """Whether ``obj`` (a plugin class or instance) is the plugin registered as ``name`` (compared as the registry compares names).
+
+    Cached per class until ``refresh()``: the training step asks it at every batch (losses that
+    fuse with an activation use it).
+    """
+    cls = obj if isinstance(obj, type) else type(obj)
+    key = (cls, normalize_name(name))
+    cache = REGISTRY._identity_cache
+    if key not in cache:
+        kind = kind_of(cls)
+        target = f"{cls.__module__}:{cls.__qualname__}"
+        cache[key] = kind is not None and any(
+            normalize_name(i.name) == key[1] and (i.obj is cls or (i.obj is None and i.target == target))
+            for i in REGISTRY.infos(kind)
+        )
+    return cache[key]
 
 
 def list_plugins(kind: str | None = None) -> dict[str, list[str]] | list[str]:

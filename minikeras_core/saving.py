@@ -81,7 +81,7 @@ def _weights_index(model: Any, store: _ArrayStore) -> list[dict]:
 
 
 def _header(model: Any, content: str, store: _ArrayStore) -> dict:
-    from . import __version__
+    from ._version import __version__
 
     header: dict[str, Any] = {
         "format": FORMAT,

@@ -117,8 +117,8 @@ def test_none_activations_are_linear() -> None:
 def test_aliases_and_keeping_its_own_activations() -> None:
     assert REGISTRY.resolve("layer", "simple_rnn") is REGISTRY.resolve("layer", "basic_rnn")
     layer = get("layer", "simple_rnn", output_units=2, hidden_units=3, activation="softmax")
-    assert layer.activation is None  # applied inside call(), not by the base class
-    assert type(layer.output_activation).__name__ == "Softmax" and type(layer.hidden_activation).__name__ == "Tanh"
+    # the output activation is the layer's own, applied by the base class; the hidden one belongs to the recurrence
+    assert type(layer.activation).__name__ == "Softmax" and type(layer.hidden_activation).__name__ == "Tanh"
 
 
 @pytest.mark.parametrize(

@@ -317,8 +317,8 @@ class WrongInputGrad(GoodDense):
         return 0.5 * super().call_backward(grad)
 
 
-class SharesCacheWithReplicas(GoodDense):
-    """Keeps its input in a dict made in __init__: a replica (a shallow copy) writes into the same dict."""
+class CachesInADict(GoodDense):
+    """Keeps its input in a dict made in __init__: fine now, since a replica is a deep copy sharing only the weights."""
 
     def __init__(self, units, **kwargs):
         super().__init__(units, **kwargs)
@@ -332,6 +332,22 @@ class SharesCacheWithReplicas(GoodDense):
         self.grads["kernel"][...] = self.cache["X"].T @ grad
         self.grads["bias"][...] = grad.sum(axis=0)
         return grad @ self.params["kernel"].T
+
+
+_MODULE_CACHE: dict = {}
+
+
+class SharesCacheWithReplicas(CachesInADict):
+    """Keeps its input in module state, which no copy of the layer can make its own."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        self.cache = _MODULE_CACHE
+
+    def replica(self):
+        clone = super().replica()
+        clone.cache = _MODULE_CACHE
+        return clone
 
 
 class UpcastsLayer(GoodDense):
@@ -663,3 +679,9 @@ def test_the_pytest_integration_fails_xfails_and_skips(capsys):
     with pytest.raises(pytest.skip.Exception):
         ConformanceCheck("layer", "undeclared", NeedsArgsNoDeclaration, "layer_keeps_dtype")()
     ConformanceCheck("activation", "good", GoodSigmoid, "activation_keeps_float32")()  # passes: no exception
+
+
+def test_a_cache_in_a_dict_of_its_own_is_safe_on_threads():
+    """The old rule "caches only in attributes you assign" is gone: replicas are deep copies sharing only the weights."""
+    results = check_plugin("layer", CachesInADict)
+    assert all(r.status == PASSED for r in results), format_report(results)

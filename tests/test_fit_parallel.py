@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 
 import numpy as np
@@ -48,6 +49,12 @@ class Recorder(Layer):
     def call_backward(self, grad: np.ndarray) -> np.ndarray:
         self.grads["scale"][...] = np.sum(grad * self._X, axis=0)
         return grad * self.params["scale"]
+
+    def replica(self) -> Layer:
+        # shares the record, its lock and the barrier on purpose (a deep copy cannot copy a lock)
+        clone = copy.copy(self)
+        clone.grads = {name: np.zeros_like(g) for name, g in self.grads.items()}
+        return clone
 
 
 def fitted(model, optimizer: str, **fit_kwargs) -> list[np.ndarray]:

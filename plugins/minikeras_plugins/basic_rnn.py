@@ -22,7 +22,8 @@ class BasicRNN(Layer):
     uniform, orthogonal ``W_h``, zero biases. ``activation=None`` (the default) is linear, as
     is ``hidden_activation=None``.
 
-    Both activations are applied here (the base class's is unused), each through its
+    ``activation`` is the layer's activation, applied to ``y_t`` by the base class like any
+    layer's; ``hidden_activation`` is part of the recurrence and applied here, through its
     vector-Jacobian product, so a non-element-wise one such as softmax works too.
 
     Forward: ``x_t W_x + b_h`` for every step in one product, then one ``h W_h`` per step, then
@@ -46,14 +47,13 @@ class BasicRNN(Layer):
         name: str | None = None,
         dtype: Any = None,
     ) -> None:
-        super().__init__(activation=None, input_size=input_size, name=name, dtype=dtype)
+        super().__init__(activation=activation, input_size=input_size, name=name, dtype=dtype)
         owner = type(self).__name__
         for argument, value in (("output_units", output_units), ("hidden_units", hidden_units)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
                 raise ValueError(f"{owner}: {argument} must be a positive integer, got {value!r}")
         self.output_units = int(output_units)
         self.hidden_units = int(hidden_units)
-        self.output_activation = None if activation is None else get("activation", activation)
         self.hidden_activation = get("activation", "linear" if hidden_activation is None else hidden_activation)
         self.return_sequences = bool(return_sequences)
 
@@ -95,19 +95,16 @@ class BasicRNN(Layer):
         top = H if self.return_sequences else H[-1]
         Z = top @ p["W_y"]
         Z += p["b_y"]
-        Y = Z if self.output_activation is None else self.output_activation(Z)
         if training:
-            self._X, self._A, self._H, self._Z, self._Yout = X, A, H, Z, Y
+            self._X, self._A, self._H = X, A, H
         # batch-major again, contiguous so that later layers and in-place updates see a plain array
-        return np.ascontiguousarray(Y.transpose(1, 0, 2)) if self.return_sequences else Y
+        return np.ascontiguousarray(Z.transpose(1, 0, 2)) if self.return_sequences else Z
 
-    def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
+    def call_backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         p, g, f = self.params, self.grads, self.hidden_activation
         A, H, X = self._A, self._H, self._X
         steps, n, hidden = A.shape
         dZ = grad.transpose(1, 0, 2) if self.return_sequences else grad
-        if self.output_activation is not None:
-            dZ = self.output_activation.backward(self._Z, dZ, Y=self._Yout)
         top = H if self.return_sequences else H[-1]
         g["W_y"][...] = top.reshape(-1, hidden).T @ dZ.reshape(-1, self.output_units)
         g["b_y"][...] = dZ.reshape(-1, self.output_units).sum(axis=0)
@@ -125,6 +122,6 @@ class BasicRNN(Layer):
         g["W_x"][...] = X.transpose(1, 0, 2).reshape(-1, X.shape[2]).T @ flat_dA
         g["W_h"][...] = H[:-1].reshape(-1, hidden).T @ dA[1:].reshape(-1, hidden)
         g["b_h"][...] = flat_dA.sum(axis=0)
-        if not getattr(self, "need_input_grad", True):  # the model's first layer: nobody uses dL/dX
+        if not need_input_grad:  # the model's first layer: nobody uses dL/dX
             return None
         return (dA @ p["W_x"].T).transpose(1, 0, 2)

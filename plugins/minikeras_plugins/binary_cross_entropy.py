@@ -1,10 +1,9 @@
 """Binary cross-entropy."""
 
-from functools import cache
-
 import numpy as np
 
-from minikeras_core import Loss, registered_name
+from minikeras_core import Loss
+from minikeras_core.registry import is_registered_as
 
 
 class BinaryCrossEntropy(Loss):
@@ -42,13 +41,8 @@ class BinaryCrossEntropy(Loss):
         return np.where(inside, (p - y_true) / (p * (1 - p)), 0) / y_pred.shape[-1]
 
     def fused_grad(self, activation, y_pred: np.ndarray, y_true: np.ndarray):
-        if not _registered_as(type(activation), "sigmoid"):
+        if not is_registered_as(activation, "sigmoid"):
             return None
         y_true = self.prepare_targets(y_pred, y_true)
         return (y_pred - y_true) / y_pred.size
 
-
-@cache
-def _registered_as(cls: type, name: str) -> bool:
-    """Whether ``cls`` is the plugin registered as ``name``; cached, as ``fused_grad`` asks at every step."""
-    return registered_name(cls) == name

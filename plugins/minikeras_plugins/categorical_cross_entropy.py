@@ -1,10 +1,9 @@
 """Categorical cross-entropy over the last (class) axis."""
 
-from functools import cache
-
 import numpy as np
 
-from minikeras_core import Loss, registered_name
+from minikeras_core import Loss
+from minikeras_core.registry import is_registered_as
 
 
 class CategoricalCrossEntropy(Loss):
@@ -44,14 +43,9 @@ class CategoricalCrossEntropy(Loss):
         return (a - np.sum(a * q, axis=-1, keepdims=True)) / total
 
     def fused_grad(self, activation, y_pred: np.ndarray, y_true: np.ndarray):
-        if not _registered_as(type(activation), "softmax"):
+        if not is_registered_as(activation, "softmax"):
             return None
         y_true = self.prepare_targets(y_pred, y_true)
         count = y_pred.size // y_pred.shape[-1]
         return (y_pred * y_true.sum(axis=-1, keepdims=True) - y_true) / count
 
-
-@cache
-def _registered_as(cls: type, name: str) -> bool:
-    """Whether ``cls`` is the plugin registered as ``name``; cached, as ``fused_grad`` asks at every step."""
-    return registered_name(cls) == name

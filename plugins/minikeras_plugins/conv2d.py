@@ -46,8 +46,6 @@ class Conv2D(Layer):
     (``forward``), so no batch-sized patch matrix is built and nothing is kept for backward.
     """
 
-    activation_in_place = True  # call returns a new array and keeps P or Xp, never Z
-
     def __init__(
         self,
         ksize: Any,
@@ -188,7 +186,7 @@ class Conv2D(Layer):
             self._kept, self._padded_shape = (patches if self._narrow else Xp), Xp.shape
         return Z.reshape((len(X),) + self._out + (self.filters,))
 
-    def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
+    def call_backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         kept = getattr(self, "_kept", None)
         if kept is None:
             raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first (each backward uses up its forward)")
@@ -211,7 +209,7 @@ class Conv2D(Layer):
         elif self.use_bias:
             # a matrix-vector product: BLAS sums the rows far faster than a reduction over axis 0
             self.grads["bias"][...] = np.ones(len(G), dtype=G.dtype) @ G
-        if not getattr(self, "need_input_grad", True):  # the model's first layer: nobody uses dL/dX
+        if not need_input_grad:  # the model's first layer: nobody uses dL/dX
             return None
         inputs = (len(grad),) + self._out + (c,)  # the inputs one kernel offset met
         dXp = np.zeros(self._padded_shape, dtype=grad.dtype)

@@ -14,8 +14,6 @@ class Dense(Layer):
     ``dkernel = X^T G``, ``dbias = sum of G over samples``, ``dX = G kernel^T``.
     """
 
-    activation_in_place = True  # call returns a new array and keeps only X
-
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs) -> None:
         super().__init__(activation=activation, **kwargs)
@@ -48,12 +46,12 @@ class Dense(Layer):
             Z += self.params["bias"]
         return Z
 
-    def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
+    def call_backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         X = self._X.reshape(-1, self._X.shape[-1])
         G = grad.reshape(-1, self.units)
         np.matmul(X.T, G, out=self.grads["kernel"])
         if self.use_bias:
             np.add.reduce(G, axis=0, out=self.grads["bias"])
-        if not self.need_input_grad:  # the first layer of a model: dL/dX would be a third matrix product, unused
+        if not need_input_grad:  # the first layer of a model: dL/dX would be a third matrix product, unused
             return None
         return grad @ self.params["kernel"].T

@@ -96,12 +96,12 @@ class MaxPool2D(Layer):
         rows = _running_max([Xp[:, i : i + sh * (oh - 1) + 1 : sh] for i in range(kh)])  # (n, oh, wp, c)
         return _running_max([rows[:, :, j : j + sw * (ow - 1) + 1 : sw] for j in range(kw)])
 
-    def call_backward(self, grad: np.ndarray) -> np.ndarray | None:
+    def call_backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         beats = getattr(self, "_beats", None)
         if beats is None:
             raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first (each backward uses up its forward)")
         self._beats = None
-        if not getattr(self, "need_input_grad", True):  # the model's first layer: nobody uses dL/dX
+        if not need_input_grad:  # the model's first layer: nobody uses dL/dX
             return None
         first, *rest = self._offsets()
         n, h, w, c = self._padded_shape

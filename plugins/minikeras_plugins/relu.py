@@ -11,15 +11,16 @@ class ReLU(ElementwiseActivation):
     ``x > 0`` exactly where ``relu(x) > 0``, so the derivative comes from either.
     """
 
-    derivative_uses_input = False
-
     def eval(self, X: np.ndarray) -> np.ndarray:
         return np.maximum(X, 0)
 
     def eval_inplace(self, Z: np.ndarray) -> np.ndarray:
         return np.maximum(Z, 0, out=Z)
 
-    def derivative(self, X: np.ndarray | None, Y: np.ndarray) -> np.ndarray:
+    def derivative(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        return (Y > 0).astype(Y.dtype)
+
+    def derivative_from_output(self, Y: np.ndarray) -> np.ndarray:
         return (Y > 0).astype(Y.dtype)
 
     def backward(self, X: np.ndarray | None, grad_out: np.ndarray, Y: np.ndarray | None = None) -> np.ndarray:

@@ -12,8 +12,6 @@ class Sigmoid(ElementwiseActivation):
     so no exponent is ever positive and +-1000 raises no overflow warning.
     """
 
-    derivative_uses_input = False
-
     def eval(self, X: np.ndarray) -> np.ndarray:
         e = np.exp(-np.abs(X))  # in (0, 1]
         # The numerator, 1 where x >= 0 and e elsewhere, is max(e, x >= 0) since e <= 1: the
@@ -29,5 +27,8 @@ class Sigmoid(ElementwiseActivation):
         e += 1
         return np.divide(Z, e, out=Z)
 
-    def derivative(self, X: np.ndarray | None, Y: np.ndarray) -> np.ndarray:
+    def derivative(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        return Y * (1 - Y)
+
+    def derivative_from_output(self, Y: np.ndarray) -> np.ndarray:
         return Y * (1 - Y)
