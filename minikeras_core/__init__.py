@@ -11,7 +11,7 @@ plugin, built-in ones included.
 >>> model.compile("categorical_cross_entropy", optimizer="sgd")
 """
 
-from . import arguments, callbacks, datasets, initializers, spatial
+from . import arguments, callbacks, datasets, engine, initializers, spatial
 from ._version import __version__
 from .activation import Activation, ElementwiseActivation
 from .backend import floatx, set_floatx
@@ -46,6 +46,7 @@ __all__ = [
     "arguments",
     "callbacks",
     "datasets",
+    "engine",
     "floatx",
     "get",
     "hookimpl",

@@ -109,9 +109,10 @@ class ProgbarLogger(Callback):
         except (ValueError, OSError):  # a closed stream
             return False
 
-    def set_params(self, epochs: int, steps: int) -> None:
-        """Told by ``fit``: the last epoch number and the batches per epoch."""
-        self.epochs, self.steps = epochs, steps
+    def set_params(self, params: dict) -> None:
+        """Told by ``fit``: the last epoch number (``epochs``) and the batches per epoch (``steps``)."""
+        super().set_params(params)
+        self.epochs, self.steps = int(params.get("epochs", 0)), int(params.get("steps", 0))
 
     def on_epoch_begin(self, model: Any, epoch: int, logs: dict) -> None:
         self._start = time.perf_counter()

@@ -122,6 +122,15 @@ class Callback:
     """
 
     model: Any = None
+    params: dict = {}
+
+    def set_model(self, model: Any) -> None:
+        """Told by ``fit`` and ``evaluate`` before anything else: the model being run (as Keras's ``Callback.set_model``)."""
+        self.model = model
+
+    def set_params(self, params: dict) -> None:
+        """Told by ``fit`` before training: ``{"verbose": ..., "epochs": ..., "steps": ...}`` (as Keras's ``Callback.set_params``)."""
+        self.params = dict(params)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from ._version import __version__
 from .errors import UnknownPluginError
-from .registry import REGISTRY
+from .registry import REGISTRY, get, registered_name
 
 FORMAT = "minikeras"
 FORMAT_VERSION = 1
@@ -81,13 +82,12 @@ def _weights_index(model: Any, store: _ArrayStore) -> list[dict]:
 
 
 def _header(model: Any, content: str, store: _ArrayStore) -> dict:
-    from ._version import __version__
-
     header: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "content": content,
         "minikeras_version": __version__,
+        "class_name": registered_name(model),
         "config": model.get_config(),
         "weights": _weights_index(model, store),
     }
@@ -111,9 +111,14 @@ def save_weights(model: Any, path: Any) -> None:
 
 
 def _write_archive(path: str, header: dict, arrays: dict[str, np.ndarray]) -> None:
-    """Write the archive to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
+    """Write the archive to a temporary file beside ``path``, fsync it, then rename it over ``path``.
+
+    The temporary file's name carries the writer's process id (``.NAME.PID.XXXX.tmp``); one
+    left by a writer that was killed is removed by the next save to the same path.
+    """
     directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    _remove_stale_temporaries(directory, os.path.basename(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp")
     try:
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it 0600; give it a normal file's mode
         with os.fdopen(handle, "wb") as raw:
@@ -130,6 +135,35 @@ def _write_archive(path: str, header: dict, arrays: dict[str, np.ndarray]) -> No
             os.remove(temporary)
         raise
     _fsync_directory(directory)
+
+
+def _remove_stale_temporaries(directory: str, name: str) -> None:
+    """Remove ``.NAME.PID.*.tmp`` files of ``name`` whose writer process no longer runs (an interrupted save)."""
+    prefix = f".{name}."
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for entry in entries:
+        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+            continue
+        pid = entry[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and (int(pid) == os.getpid() or _process_alive(int(pid))):
+            continue  # a save in progress, here or in another process
+        try:
+            os.remove(os.path.join(directory, entry))
+        except OSError:
+            pass
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else
+    return True
 
 
 def _umask() -> int:
@@ -278,8 +312,6 @@ def load_model(path: Any, compile: bool = True) -> Any:
     (with ``compile``) the loss, optimizer with its state, metrics and the shuffling generator's state,
     so that ``fit`` continues exactly where it stopped.
     """
-    from .model import Sequential
-
     with _Archive(path) as archive:
         if archive.field("content") != "model":
             raise SaveFormatError(
@@ -287,7 +319,8 @@ def load_model(path: Any, compile: bool = True) -> Any:
             )
         _check_plugins(archive)
         try:
-            model = Sequential.from_config(archive.field("config"))
+            # the model class by the name the file stores, through the registry (files before it was stored: Sequential)
+            model = REGISTRY.resolve("model", archive.header.get("class_name", "Sequential")).from_config(archive.field("config"))
         except UnknownPluginError as err:
             raise UnknownPluginError(f"{archive.path}: the model needs a plugin that is not installed: {err}") from None
         except (KeyError, TypeError, ValueError) as err:
@@ -295,8 +328,6 @@ def load_model(path: Any, compile: bool = True) -> Any:
         _set_weights(model, archive)
         compiled = archive.header.get("compile")
         if compile and compiled:
-            from .registry import get
-
             model.compile(
                 get("loss", compiled["loss"]),
                 optimizer=get("optimizer", compiled["optimizer"]),

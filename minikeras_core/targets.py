@@ -74,26 +74,36 @@ def target_class_ids(y_true, y_pred: np.ndarray, owner: str) -> np.ndarray:
     return class_ids_of(ids, max(pred_shape[-1], 2), owner)
 
 
-def check_targets(y: np.ndarray, out: tuple, owner: str, *, class_ids: bool, target_range: tuple | None) -> None:
+def check_targets(y: np.ndarray, out: tuple, owner: str, loss_name: str, *, class_ids: bool,
+                  target_range: tuple | None, name: str = "y", last_layer: str = "") -> None:
     """Check a whole target array ``y`` (samples first) against one sample's output shape ``out``, before training.
 
     The form rules are those of :func:`match_targets`; ``target_range`` ``(low, high)`` bounds
-    targets given in the output's shape (cross-entropies take probabilities).
+    targets given in the output's shape (cross-entropies take probabilities). Messages name
+    ``owner`` (``"fit()"``), the array (``name``), the loss and the last layer.
     """
     sample, classes = y.shape[1:], out[-1]
     if sample == out or (classes == 1 and sample == out[:-1]):
-        if target_range is not None and y.size:
-            low, high = target_range
-            if y.min() < low or y.max() > high:
-                raise ValueError(f"{owner}: y holds values from {y.min()} to {y.max()}; expected targets in [{low}, {high}]")
+        if target_range is not None and y.size and (y.min() < target_range[0] or y.max() > target_range[1]):
+            raise ValueError(
+                f"{owner}: {name} holds values from {y.min()} to {y.max()}, but the loss {loss_name} expects "
+                f"targets in [{target_range[0]}, {target_range[1]}]"
+            )
         return
     if classes > 1 and sample in (out[:-1], out[:-1] + (1,)):
         if not class_ids:
             raise ValueError(
-                f"{owner}: y has samples of shape {sample} (class ids?) but the loss takes targets of the output's "
-                f"shape {out}; one-hot encode them or use a loss that accepts class ids"
+                f"{owner}: {name} has samples of shape {sample} (class ids?) but the loss {loss_name} takes targets "
+                f"of the output's shape {out}; one-hot encode them or use a loss that accepts class ids"
             )
-        class_ids_of(y, classes, owner)
+        if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+            raise ValueError(f"{owner}: {name} looks like class ids (shape {sample}) but holds non-integer values")
+        if y.size and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(
+                f"{owner}: {name} holds class ids from {y.min()} to {y.max()}, but the model has {classes} outputs; "
+                f"the loss {loss_name} expects ids in [0, {classes - 1}]"
+            )
         return
     expected = f"{out}" + (f" or class ids of shape {out[:-1]}" if class_ids else "")
-    raise ValueError(f"{owner}: y has samples of shape {sample} but the model outputs {out}; expected targets of shape {expected}")
+    layer = f" (last layer {last_layer!r})" if last_layer else ""
+    raise ValueError(f"{owner}: {name} has samples of shape {sample} but the model outputs {out}{layer}; expected targets of shape {expected}")

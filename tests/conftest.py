@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minikeras_core as mk
-from minikeras_core import _threads
+from minikeras_core.engine import threads
 from minikeras_core.registry import REGISTRY
 
 
@@ -60,7 +60,14 @@ def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
 @pytest.fixture
 def threads_possible() -> bool:
     """Whether parts of a batch can run on threads here: two cores or more, and threadpoolctl to limit BLAS."""
-    return _threads.available_cores() > 1 and bool(_threads._blas_controller())
+    return threads.threads_possible()
+
+
+@pytest.fixture
+def need_threads() -> None:
+    """Skip (not pass) a test that means nothing where parts cannot run on threads."""
+    if not threads.threads_possible():
+        pytest.skip("parts of a batch cannot run on threads here (one core, or no threadpoolctl to limit BLAS)")
 
 
 @pytest.fixture
@@ -68,7 +75,7 @@ def use_parts(monkeypatch):
     """Return ``set(threads)``: any model cuts its batches into parts on threads (True) or never does (False)."""
 
     def set_parts(threads: bool) -> None:
-        monkeypatch.setattr("minikeras_core.model.MIN_VALUES_PER_PART", 1 if threads else 1 << 62)
+        monkeypatch.setattr("minikeras_core.engine.parallel.MIN_VALUES_PER_PART", 1 if threads else 1 << 62)
 
     return set_parts
 

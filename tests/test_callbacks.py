@@ -325,7 +325,7 @@ def test_progress_writes_no_control_characters_when_not_a_terminal(capsys, verbo
 def test_progress_bar_redraws_in_place_on_a_terminal_and_is_silent_at_verbose_0(capsys):
     stream = FakeTerminal()
     bar = ProgbarLogger(1, stream=stream)
-    bar.set_params(epochs=1, steps=3)
+    bar.set_params({"verbose": 1, "epochs": 1, "steps": 3})
     bar.on_epoch_begin(None, 0, {})
     for batch in range(3):
         bar.on_batch_end(None, batch, {"loss": 0.5})

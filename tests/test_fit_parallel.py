@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 import minikeras_core as mk
-from minikeras_core import Layer, _threads
+from minikeras_core import Layer
+from minikeras_core.engine import parallel
+from minikeras_core.engine import threads as engine_threads
+from minikeras_core.engine.flat import can_flatten
 from minikeras_core.optimizers import SGD
 
 
@@ -77,9 +80,9 @@ def test_fit_on_threads_equals_fit_on_one(optimizer, batch_size, use_parts, smal
     assert not np.allclose(one[0], small_cnn("float64").get_weights()[0])  # training moved the weights
 
 
-def test_parts_run_at_once_and_replicas_share_the_weights(small_parts, threads_possible):
-    parts = min(_threads.available_cores(), 8)
-    barrier = threading.Barrier(parts, timeout=30) if threads_possible else None
+def test_parts_run_at_once(small_parts, need_threads):
+    parts = min(engine_threads.available_cores(), 8)
+    barrier = threading.Barrier(parts, timeout=30)
     model = mk.Sequential(dtype="float64")
     model.add(Recorder(barrier=barrier, input_size=(3,)))
     model.add("dense", units=2, activation="softmax")
@@ -87,15 +90,20 @@ def test_parts_run_at_once_and_replicas_share_the_weights(small_parts, threads_p
     X, y = np.random.default_rng(0).standard_normal((64, 3)), np.arange(64) % 2
     model.fit(X, y, batch_size=64, n_epochs=1, verbose=0)
     recorder = model.layers[0]
-    if threads_possible:
-        assert len(recorder.threads) == parts
-        assert threading.get_ident() not in recorder.threads
-        stacks = model._replica_stacks(1)
-        replica = stacks[0][0][0]
-        assert replica.params is recorder.params and replica.grads is not recorder.grads
-        assert not np.shares_memory(replica.grads["scale"], recorder.grads["scale"])
-    else:
-        assert recorder.threads == {threading.get_ident()}
+    assert len(recorder.threads) == parts
+    assert threading.get_ident() not in recorder.threads
+
+
+def test_replicas_share_the_weights_and_nothing_else(small_cnn):
+    model = small_cnn("float64")
+    stacks = parallel.Replicas(model.layers, None).get(2)
+    for stack, grads in stacks:
+        for layer, replica in zip(model.layers, stack):
+            assert replica.params is layer.params and all(replica.params[k] is p for k, p in layer.params.items())
+            assert not any(np.shares_memory(replica.grads[k], g) for k, g in layer.grads.items())
+            assert replica.activation is not layer.activation or layer.activation is None
+        assert len(grads) == sum(len(layer.grads) for layer in model.layers)
+    assert stacks[0][0][0] is not stacks[1][0][0]
 
 
 def test_a_layer_may_refuse_parallel_training(small_parts):
@@ -115,7 +123,7 @@ def test_error_in_a_part_reaches_the_caller_and_blas_threads_are_restored(small_
     model.compile("categorical_cross_entropy", optimizer="sgd")
     X, y = np.zeros((64, 2)), np.zeros(64, dtype=int)
     X[50] = -1.0  # in the second part
-    controller = _threads._blas_controller()
+    controller = engine_threads.blas_controller()
     before = controller.info() if controller else None
     with pytest.raises(RuntimeError, match="met the marked sample"):
         model.fit(X, y, batch_size=64, n_epochs=1, verbose=0, shuffle=False)
@@ -136,7 +144,7 @@ def test_optimizer_without_flat_buffer_sums_the_parts_per_array(use_parts, small
         model.compile("categorical_cross_entropy", optimizer=PerArraySGD(learning_rate=0.1))
         X, y = data()
         model.fit(X, y, batch_size=20, n_epochs=2, verbose=0, shuffle=False)
-        assert model._flat is None
+        assert not can_flatten(model.layers, model.optimizer)
         results.append(model.get_weights())
     for a, b in zip(*results):
         np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-12)
@@ -145,31 +153,31 @@ def test_optimizer_without_flat_buffer_sums_the_parts_per_array(use_parts, small
 def test_thread_budget_follows_blas_limits():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
-        assert _threads.available_cores() == 1
-        assert _threads.Workers(4).parts == 1
-    assert _threads.available_cores() >= 1
+        assert engine_threads.available_cores() == 1
+        assert engine_threads.Workers(4).parts == 1
+    assert engine_threads.available_cores() >= 1
 
 
 @pytest.mark.parametrize("n, parts", [(64, 2), (7, 3), (5, 8), (1, 2)])
 def test_split_covers_every_sample_once(n, parts):
-    bounds = _threads.split(n, parts)
+    bounds = engine_threads.split(n, parts)
     assert bounds[0][0] == 0 and bounds[-1][1] == n
     assert all(a < b for a, b in bounds) and all(b == c for (_, b), (c, _) in zip(bounds, bounds[1:]))
     sizes = [b - a for a, b in bounds]
     assert len(bounds) == min(n, parts) and max(sizes) - min(sizes) <= 1
 
 
-def test_evaluate_and_validation_on_threads_equal_one_thread(monkeypatch, use_parts, small_cnn, threads_possible):
+def test_evaluate_and_validation_on_threads_equal_one_thread(monkeypatch, use_parts, small_cnn, need_threads):
     X, y = data(n=60)
     results, parts_run = [], []
-    real_run = _threads.Workers.run
+    real_run = engine_threads.Workers.run
 
     def counting_run(self, work, arguments):
         arguments = list(arguments)
         parts_run.append(len(arguments))
         return real_run(self, work, arguments)
 
-    monkeypatch.setattr(_threads.Workers, "run", counting_run)
+    monkeypatch.setattr(engine_threads.Workers, "run", counting_run)
     for threads in (False, True):
         use_parts(threads)
         model = small_cnn("float64")
@@ -177,5 +185,4 @@ def test_evaluate_and_validation_on_threads_equal_one_thread(monkeypatch, use_pa
         history = model.fit(X[:40], y[:40], batch_size=16, n_epochs=2, verbose=0, validation_data=(X[40:], y[40:]))
         results.append([*model.evaluate(X, y, batch_size=25), *history.history["val_loss"], *history.history["val_accuracy"]])
     np.testing.assert_allclose(results[1], results[0], rtol=1e-9)
-    if threads_possible:
-        assert max(parts_run) > 1  # the threaded run did cut chunks into parts
+    assert max(parts_run) > 1  # the threaded run did cut chunks into parts

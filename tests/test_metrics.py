@@ -9,6 +9,7 @@ import pytest
 
 import minikeras_core as mk
 from minikeras_core import Metric
+from minikeras_core.engine import step
 
 
 def loop_accuracy_binary(p, y, threshold=0.5):
@@ -165,14 +166,14 @@ def test_predict_reads_a_memmap_one_chunk_at_a_time(tmp_path, monkeypatch):
     model = mk.Sequential(seed=0)  # float32: each chunk is cast on its own, never the whole array
     model.add("dense", units=2, activation="sigmoid", input_size=(3,))
     sizes = []
-    forward = model._forward
+    forward = step.forward
 
-    def spy(batch, training):
+    def spy(layers, batch, training=False):
         assert isinstance(batch, np.ndarray) and not isinstance(batch, np.memmap) and batch.dtype == np.float32
         sizes.append(len(batch))
-        return forward(batch, training)
+        return forward(layers, batch, training)
 
-    monkeypatch.setattr(model, "_forward", spy)
+    monkeypatch.setattr(step, "forward", spy)
     out = model.predict(X, batch_size=16)
     # chunks of 16 (16, 16, 16, 2), each maybe cut into parts that run on threads (any order)
     assert max(sizes) <= 16 and sum(sizes) == 50
@@ -181,16 +182,10 @@ def test_predict_reads_a_memmap_one_chunk_at_a_time(tmp_path, monkeypatch):
     np.testing.assert_allclose(out, expected, rtol=1e-6)
 
 
-def test_seed_makes_shuffling_reproducible_and_shuffle_false_keeps_the_order():
+def test_seed_makes_shuffling_reproducible_and_shuffle_false_keeps_the_order(monkeypatch):
     rng = np.random.default_rng(7)
     X = rng.normal(size=(12, 3))
     y = (X[:, 0] > 0).astype(float)
-    firsts = []
-
-    class FirstOfBatch(mk.Callback):
-        def on_batch_end(self, model, batch, logs):
-            firsts.append(model._last_output.copy())
-
     runs = []
     for _ in range(2):
         model = binary_model([], seed=0)
@@ -198,8 +193,15 @@ def test_seed_makes_shuffling_reproducible_and_shuffle_false_keeps_the_order():
     assert runs[0] == runs[1]
     other = binary_model([], seed=0).fit(X, y, epochs=3, batch_size=5, seed=12, verbose=0).history["loss"]
     assert other != runs[0]
-    # unshuffled: batch k holds samples 5k.. in order, so its outputs match predict on that slice
-    model = binary_model([], seed=0)
-    before = model.predict(X[:5])
-    model.fit(X, y, epochs=1, batch_size=5, shuffle=False, verbose=0, callbacks=[FirstOfBatch()])
-    np.testing.assert_allclose(firsts[0], before, rtol=1e-12)
+    # unshuffled: batch k holds samples 5k.. in order
+    batches = []
+    train_step = step.train_step
+
+    def spy(layers, loss, X_batch, y_batch, scale=1.0):
+        batches.append(X_batch.copy())
+        return train_step(layers, loss, X_batch, y_batch, scale)
+
+    monkeypatch.setattr(step, "train_step", spy)
+    binary_model([], seed=0).fit(X, y, epochs=1, batch_size=5, shuffle=False, verbose=0)
+    np.testing.assert_array_equal(np.concatenate(batches), X)
+    assert [len(b) for b in batches] == [5, 5, 2]

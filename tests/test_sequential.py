@@ -82,7 +82,7 @@ def test_summary_prints_names_shapes_and_counts(capsys):
 def test_fit_before_compile_is_an_error():
     model = Sequential()
     model.add("dense", units=1, input_size=(2,))
-    with pytest.raises(RuntimeError, match="compile"):
+    with pytest.raises(ValueError, match="compile"):
         model.fit(np.zeros((4, 2)), np.zeros((4, 1)))
 
 

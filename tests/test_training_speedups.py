@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import minikeras_core as mk
+from minikeras_core.engine import step
+from minikeras_core.engine.flat import FlatBuffer, can_flatten
 
 GradientDescentOptimizer = type(mk.get("optimizer", "sgd"))  # found by name, as the core finds it
 
@@ -38,7 +40,8 @@ def test_flat_buffer_gives_the_weights_of_per_array_updates(nesterov):
     per_array = model(PerArraySGD(0.05, momentum=0.9, nesterov=nesterov))
     for m in (flat, per_array):
         m.fit(X, y, n_epochs=5, batch_size=16, shuffle=False, verbose=0)
-    assert flat._flat is not None and per_array._flat is None
+    assert can_flatten(flat.layers, flat.optimizer) and not can_flatten(per_array.layers, per_array.optimizer)
+    assert _flat_vector(flat) is not None and _flat_vector(per_array) is None
     for a, b in zip(flat.get_weights(), per_array.get_weights()):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
     # The flat optimizer state is one slot: the per-array velocities laid end to end.
@@ -57,7 +60,7 @@ def test_per_array_state_and_weights_carry_over_into_the_flat_buffer():
     resumed.optimizer.set_state(reference.optimizer.get_state())  # per-array slots, velocity built
     for m in (reference, resumed):
         m.fit(X, y, n_epochs=2, batch_size=16, shuffle=False, verbose=0)
-    assert resumed._flat is not None
+    assert _flat_vector(resumed) is not None
     for a, b in zip(resumed.get_weights(), reference.get_weights()):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
 
@@ -68,12 +71,12 @@ def test_set_weights_writes_through_to_the_flat_buffer():
     m.fit(X, y, n_epochs=1, batch_size=16, verbose=0)
     new = [np.full_like(w, i + 1.0) for i, w in enumerate(m.get_weights())]
     m.set_weights(new)
-    np.testing.assert_array_equal(m._params()[0], np.concatenate([w.ravel() for w in new]))
-    assert m._flat_intact()  # so the buffers are built once, not at every step
+    vector = _flat_vector(m)  # set_weights copied into the views: the buffer survives, so it is built once
+    np.testing.assert_array_equal(vector, np.concatenate([w.ravel() for w in new]))
+    grads = m.layers[0].grads["kernel"].base
     for layer in m.layers:  # the layers' weights and gradients are views of the two buffers
         for name in layer.params:
-            assert np.shares_memory(layer.params[name], m._flat[0])
-            assert np.shares_memory(layer.grads[name], m._flat[1])
+            assert layer.params[name].base is vector and layer.grads[name].base is grads
 
 
 def test_replacing_the_optimizer_by_a_non_elementwise_one_leaves_the_flat_buffer():
@@ -82,7 +85,7 @@ def test_replacing_the_optimizer_by_a_non_elementwise_one_leaves_the_flat_buffer
     m.fit(X, y, n_epochs=1, batch_size=16, verbose=0)
     before = m.get_weights()
     m.fit(X, y, n_epochs=1, batch_size=16, verbose=0, optimizer=PerArraySGD(0.05))
-    assert m._flat is None and len(m.optimizer.state) == 6
+    assert len(m.optimizer.get_state()["slots"]) == 6  # one per weight array again
     assert any(not np.array_equal(a, b) for a, b in zip(before, m.get_weights()))
 
 
@@ -98,17 +101,17 @@ def test_model_weight_gradients_match_finite_differences(loss, activation, targe
     m.add("dense", units=5, activation="tanh", input_size=(6,))
     m.add("dense", units=units, activation=activation)
     m.compile(loss, optimizer=GradientDescentOptimizer(0.1))
-    m._prepare_training()
-    m._backward(m._forward(X, training=True), y)
-    analytic = m._grads()[0].copy()
-    flat = m._params()[0]
+    buffer = FlatBuffer(m.layers)
+    step.backward(m.layers, m.loss, step.forward(m.layers, X, training=True), y)
+    analytic = buffer.grads.copy()
+    flat = buffer.params
     numeric = np.empty_like(flat)
     for i in range(flat.size):
         saved = flat[i]
         flat[i] = saved + 1e-6
-        up = m.loss(m._forward(X, False), y)
+        up = m.loss(step.forward(m.layers, X), y)
         flat[i] = saved - 1e-6
-        down = m.loss(m._forward(X, False), y)
+        down = m.loss(step.forward(m.layers, X), y)
         flat[i] = saved
         numeric[i] = (up - down) / 2e-6
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-8)
@@ -137,8 +140,9 @@ def test_float32_stays_float32_through_a_training_step():
     X, y = data()
     m = model(GradientDescentOptimizer(0.05, momentum=0.9, nesterov=True), dtype="float32")
     m.fit(X.astype(np.float32), y.astype(np.float32), n_epochs=1, batch_size=16, verbose=0)
-    arrays = [*m._params(), *m._grads(), *(v for s in m.optimizer.state for v in s.values())]
-    m._forward(X[:16].astype(np.float32), True)  # what a training step keeps for backward (backward releases it)
+    arrays = [*(p for layer in m.layers for p in layer.params.values()), *(g for layer in m.layers for g in layer.grads.values()),
+              *(v for s in m.optimizer.get_state()["slots"] for v in s.values())]
+    step.forward(m.layers, X[:16].astype(np.float32), training=True)  # what a training step keeps for backward (backward releases it)
     kept = [a for layer in m.layers for a in (layer._Z, layer._Y, layer._X) if a is not None]
     assert all(layer._Y is not None for layer in m.layers)
     arrays += kept
@@ -219,3 +223,10 @@ def test_a_layer_returning_a_view_of_its_input_keeps_its_input_intact():
     for training in (False, True):
         layer.forward(X, training=training)
         np.testing.assert_array_equal(X, before)
+
+
+def _flat_vector(m):
+    """The one vector holding every weight after training with a flat buffer, or None when the weights are separate arrays."""
+    bases = {id(p.base) for layer in m.layers for p in layer.params.values()}
+    base = m.layers[0].params["kernel"].base
+    return base if len(bases) == 1 and base is not None and base.ndim == 1 else None

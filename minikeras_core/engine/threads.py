@@ -26,13 +26,8 @@ from typing import Any
 _controller: Any = None  # threadpoolctl's ThreadpoolController, created on first use (it scans the loaded libraries)
 _MAX_WORKERS = 8
 
-#: Layer output values (summed over the layers) a part must produce to be worth its own
-#: thread: the benchmark's CNN makes about 36,000 per sample (threads measured 1.3-1.5x
-#: faster), its MLP about 400 and its seed model about 60 (threads measured 1.3x and 3x slower).
-MIN_VALUES_PER_PART = 1 << 20
-
-
-def _blas_controller() -> Any:
+def blas_controller() -> Any:
+    """threadpoolctl's controller of the loaded BLAS libraries, or ``False`` when threadpoolctl is missing."""
     global _controller
     if _controller is None:
         try:
@@ -55,12 +50,17 @@ def available_cores() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    controller = _blas_controller()
+    controller = blas_controller()
     if controller:
         blas = [lib.num_threads for lib in controller.select(user_api="blas").lib_controllers]
         if blas:
             cores = min(cores, *blas)
     return max(1, cores)
+
+
+def threads_possible() -> bool:
+    """Whether parts of a piece of work can run on threads here: two cores or more, and BLAS can be limited."""
+    return available_cores() > 1 and bool(blas_controller())
 
 
 class Workers:
@@ -73,7 +73,7 @@ class Workers:
 
     def __init__(self, parts: int) -> None:
         workers = min(parts, available_cores(), _MAX_WORKERS) if parts > 1 else 1
-        self._controller = _blas_controller() if workers > 1 else False
+        self._controller = blas_controller() if workers > 1 else False
         self.parts = workers if self._controller else 1
         self._pool = ThreadPoolExecutor(self.parts, thread_name_prefix="minikeras") if self.parts > 1 else None
 

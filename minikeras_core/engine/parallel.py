@@ -1,0 +1,103 @@
+"""Parts of a batch on several cores: when to split, replicas of the layers, and the gradient sum.
+
+Samples are independent, so a batch can be cut into parts that go through the layers at once on
+threads (see :mod:`.threads`). For training, the model's layers take the first part and replicas
+of them (``Layer.replica``: the same weights, their own gradients and caches) the others. The
+loss is a mean over samples, so part ``p`` of ``n_p`` samples back-propagates its own mean loss
+times ``n_p / n``, and the parts' weight gradients add up to the batch's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..layer import Layer
+from ..loss import Loss
+from . import step
+from .flat import FlatBuffer
+from .threads import Workers, available_cores, split
+
+#: Layer output values (summed over the layers) a part must produce to be worth its own
+#: thread: the benchmark's CNN makes about 36,000 per sample (threads measured 1.3-1.5x
+#: faster), its MLP about 400 and its seed model about 60 (threads measured 1.3x and 3x slower).
+MIN_VALUES_PER_PART = 1 << 20
+
+
+def parts_for(layers: list[Layer], batch: int, training: bool) -> int:
+    """How many parts (one per thread) a batch of ``batch`` samples is cut into.
+
+    Threads pay off only when each part has enough memory-bound work (activations, pooling)
+    to hide their cost: starting them, and the interpreter's lock, which they take in turn
+    between numpy calls. The layers' outputs per sample measure that work; small models (an
+    MLP, the 8x8 seed model) measured slower on threads, so they stay on one, with BLAS's own
+    threads for their products. One layer with ``parallel_training`` (``parallel_inference``
+    when predicting) false keeps the model on one thread.
+    """
+    permission = "parallel_training" if training else "parallel_inference"
+    if not all(getattr(layer, permission, True) for layer in layers):
+        return 1
+    values = batch * sum(math.prod(layer.output_shape) for layer in layers)
+    return max(1, min(batch, available_cores(), values // MIN_VALUES_PER_PART))
+
+
+class Replicas:
+    """Stacks of layer replicas for the parts of a batch past the first, each with its gradients in the model's order.
+
+    Made on first use and kept until the layers, weights or optimizer change (the trainer then
+    makes a new ``Replicas``). With a flat buffer, a stack's gradients are views of one flat
+    vector of its own, so adding them into the model's is one vector addition.
+    """
+
+    def __init__(self, layers: list[Layer], flat: FlatBuffer | None) -> None:
+        self.layers, self.flat = layers, flat
+        self.stacks: list[tuple[list[Layer], list[np.ndarray]]] = []
+
+    def get(self, count: int) -> list[tuple[list[Layer], list[np.ndarray]]]:
+        """``count`` stacks ``(layers, gradients)``."""
+        while len(self.stacks) < count:
+            stack = [layer.replica() for layer in self.layers]
+            if self.flat is None:
+                grads = [g for layer in stack for g in layer.grads.values()]
+            else:
+                grads = [self.flat.own_grads(stack)]
+            self.stacks.append((stack, grads))
+        return self.stacks[:count]
+
+
+def train_in_parts(
+    layers: list[Layer], loss: Loss, X: np.ndarray, y: np.ndarray, workers: Workers, replicas: Replicas, grads: list[np.ndarray]
+) -> np.ndarray:
+    """One step's forward and backward over ``X``, in parts on ``workers``' threads; ``grads`` (the model's) end up holding the sum.
+
+    Returns the predictions for the whole batch. A batch too small to share runs as one part.
+    """
+    bounds = split(len(X), min(workers.parts, parts_for(layers, len(X), training=True)))
+    if len(bounds) == 1:
+        return step.train_step(layers, loss, X, y)
+    y_pred = np.empty((len(X),) + layers[-1].output_shape, dtype=layers[-1].dtype)
+
+    def train_part(stack: list[Layer], start: int, stop: int) -> None:
+        y_pred[start:stop] = step.train_step(stack, loss, X[start:stop], y[start:stop], (stop - start) / len(X))
+
+    stacks = [(layers, grads), *replicas.get(len(bounds) - 1)]
+    workers.run(train_part, [(stack, start, stop) for (stack, _), (start, stop) in zip(stacks, bounds)])
+    for _, part_grads in stacks[1:]:
+        for total, grad in zip(grads, part_grads):
+            total += grad
+    return y_pred
+
+
+def forward_in_parts(layers: list[Layer], X: np.ndarray, workers: Workers) -> np.ndarray:
+    """``step.forward(layers, X)`` for prediction, with ``X`` cut into parts that go through the layers at once."""
+    bounds = split(len(X), min(workers.parts, parts_for(layers, len(X), training=False)))
+    if len(bounds) == 1:
+        return step.forward(layers, X)
+    outputs = np.empty((len(X),) + layers[-1].output_shape, dtype=layers[-1].dtype)
+
+    def forward_part(start: int, stop: int) -> None:
+        outputs[start:stop] = step.forward(layers, X[start:stop])
+
+    workers.run(forward_part, bounds)
+    return outputs

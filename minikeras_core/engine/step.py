@@ -1,0 +1,63 @@
+"""One training step as plain functions of the layers, the loss and one batch.
+
+``forward`` runs the layers in order; ``backward`` turns the loss into the last layer's output
+gradient and walks the layers back, filling each layer's ``grads``; ``train_step`` is the two.
+The step never applies the update: the trainer does that once every part of a batch is done.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..layer import Layer
+from ..loss import Loss
+
+
+def forward(layers: list[Layer], X: np.ndarray, training: bool = False) -> np.ndarray:
+    """The output of ``layers`` for the batch ``X``; with ``training`` each layer keeps what its backward needs."""
+    for layer in layers:
+        X = layer.forward(X, training)
+    return X
+
+
+def output_gradient(last: Layer, loss: Loss, y_pred: np.ndarray, y_true: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``(gradient, fused)``: the gradient the last layer's backward starts from, by the one fusion rule.
+
+    When the loss has a shortcut through the last layer's activation (``Loss.fused_grad``, such as
+    softmax with cross-entropy: ``p - y``), the gradient is taken straight with respect to the
+    activation's input (``fused`` true): exact even where the activation saturates. Otherwise
+    it is ``dL/dy_pred`` and the layer goes back through its activation as usual.
+    """
+    if last.activation is not None and not _overrides_backward(last):
+        fused = loss.fused_grad(last.activation, y_pred, y_true)
+        if fused is not None:
+            return fused, True
+    return loss.grad_input(y_pred, y_true), False
+
+
+def backward(layers: list[Layer], loss: Loss, y_pred: np.ndarray, y_true: np.ndarray, scale: float = 1.0) -> None:
+    """Fill every layer's ``grads`` with the gradient of ``scale`` times the mean loss of ``y_pred`` against ``y_true``.
+
+    ``scale`` lets a part of a batch contribute its share: ``n_part / n_batch``. The first
+    layer is told that nobody needs the gradient of the data (``need_input_grad=False``).
+    """
+    grad, fused = output_gradient(layers[-1], loss, y_pred, y_true)
+    if scale != 1.0:
+        grad = grad * scale
+    first, last = layers[0], layers[-1]
+    for layer in reversed(layers):
+        if _overrides_backward(layer):  # written before backward took these arguments
+            grad = layer.backward(grad)
+        else:
+            grad = layer.backward(grad, need_input_grad=layer is not first, through_activation=not (fused and layer is last))
+
+
+def train_step(layers: list[Layer], loss: Loss, X: np.ndarray, y: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """Forward ``X`` in training mode and back-propagate the loss against ``y``; returns the predictions."""
+    y_pred = forward(layers, X, training=True)
+    backward(layers, loss, y_pred, y, scale)
+    return y_pred
+
+
+def _overrides_backward(layer: Layer) -> bool:
+    return type(layer).backward is not Layer.backward
