@@ -11,17 +11,22 @@ from minikeras_core import ElementwiseActivation, Loss, register
 from minikeras_core.cli import main
 from minikeras_core.registry import _KINDS, REGISTRY, KindSpec, kind_spec
 from minikeras_core.scaffold import TEMPLATES, render
-from minikeras_core.testing import SKIPPED, all_check_names, run_checks
+from minikeras_core.testing import CHECKED_KINDS, SKIPPED, all_check_names, run_checks
 
 
 def test_check_a_distribution_prints_one_line_per_check_and_a_summary(capsys):
     assert main(["check", "--dist", "minikeras-leaky-relu"]) == 0
     lines = capsys.readouterr().out.splitlines()
     expected = len(all_check_names()["activation"]) + len(all_check_names()["loss"])
-    assert sum(line.startswith("PASS ") for line in lines) == expected
+    assert sum(line.startswith(("PASS ", "SKIP ")) for line in lines) == expected
     assert "PASS   activation:leaky_relu  activation_grad_input_matches_finite_differences" in lines
     assert "PASS   loss:log_cosh  loss_matches_hand_computed_case" in lines
-    assert lines[-1] == f"{expected} checks on 2 plugin(s): {expected} passed, 0 failed"
+    # checks that do not apply are skipped, each with its reason under it and counted by reason in the summary
+    skip = lines.index("SKIP   activation:leaky_relu  activation_derivative_from_output_alone")
+    assert lines[skip + 1] == "       not applicable: derivative_from_output not overridden"
+    assert "SKIP   loss:log_cosh  loss_fused_grad_matches_chain_rule" in lines
+    assert lines[-1] == (f"{expected} checks on 2 plugin(s): {expected - 2} passed, 0 failed, 2 skipped "
+                         "(derivative_from_output not overridden: 1; fused_grad returns None for every installed activation: 1)")
 
 
 def test_check_errors_exit_2_with_a_message(capsys, tmp_path):
@@ -128,7 +133,7 @@ def test_new_plugin_writes_a_package_whose_plugin_passes_the_suite(kind, tmp_pat
         namespace = {}
         exec(compile(ast.Module(body=keep, type_ignores=[]), "generated_test", "exec"), namespace)
         namespace["test_a_model_uses_the_plugin_by_name"]()
-        assert sorted(TEMPLATES) == sorted(_KINDS)  # every kind of plugin has a template
+        assert sorted(TEMPLATES) == sorted(CHECKED_KINDS)  # every kind of plugin the suite checks has a template
     finally:
         REGISTRY.unregister(kind, name)
         sys.modules.pop(f"scaffold_test_{kind}", None)

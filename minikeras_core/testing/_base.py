@@ -1,16 +1,17 @@
-"""Shared machinery of the conformance checks: the check table, failures, cases, finite differences.
+"""Shared machinery of the conformance checks: the check table, outcomes, cases, and building plugins.
 
 A check is a function ``check(subject)`` registered with ``@check("kind")`` under its own name,
 which must start with the kind (``activation_...``). It raises :class:`Mismatch` (through
-:func:`expect`) when the plugin breaks the contract; any other exception a plugin raises inside a
-check is a failure too. The runner turns both into a message naming the check, the plugin, and
-what was expected and found.
+:func:`expect`) when the plugin breaks the contract, and :class:`NotApplicable` when the point
+it verifies does not concern this plugin (a layer without weights has no weight gradients to
+check); any other exception a plugin raises inside a check is a failure too. The runner turns
+these into a message naming the check, the plugin, and what was expected and found, or the
+reason the check was skipped.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,6 +62,14 @@ class Mismatch(Exception):
         self.found = found
 
 
+class NotApplicable(Exception):
+    """Raised inside a check: what it verifies does not concern this plugin; the message says why.
+
+    Keep the reason short and general ("not element-wise", "no weights"): the summary groups
+    skipped checks by it. A check skipped for every case is reported SKIPPED, never PASSED.
+    """
+
+
 class DeclarationError(Exception):
     """The plugin's declarations do not let the checks build it; the message says what to declare."""
 
@@ -93,11 +102,40 @@ class Subject:
         """A fresh instance built with this case's arguments (copied, so checks cannot share state)."""
         return self.cls(**_copy_kwargs(self.kwargs))
 
-    def make_layer(self, dtype: Any = np.float64, seed: int = 0) -> Any:
-        """A fresh layer built for its ``input_size`` in ``dtype`` with weights drawn from ``seed``."""
-        layer = self.make()
-        layer.build(None, dtype=dtype, rng=np.random.default_rng(seed))
+    def with_kwargs(self, kwargs: dict) -> Subject:
+        """The same plugin, case index and seed with other constructor arguments."""
+        return Subject(self.kind, self.name, self.cls, dict(kwargs), self.case_index, self.seed)
+
+    def make_layer(self, dtype: Any = np.float64, seed: int = 0, *, randomize: bool = True, **overrides: Any) -> Any:
+        """A fresh layer built for its ``input_size`` in ``dtype``, its weights drawn from ``seed``.
+
+        With ``randomize`` (the default) every weight entry is then moved off its initial value
+        (see :func:`randomize_weights`), so that a weight starting at ones or zeros cannot hide
+        a gradient that ignores it. ``overrides`` replace constructor arguments of the case.
+        """
+        layer = self.cls(**_copy_kwargs({**self.kwargs, **overrides}))
+        rng = np.random.default_rng(seed)
+        layer.build(None, dtype=dtype, rng=rng)
+        if randomize:
+            randomize_weights(layer, rng)
         return layer
+
+
+def randomize_weights(layer: Any, rng: np.random.Generator) -> None:
+    """Replace each weight entry ``p`` by ``p * U(0.5, 1.5) + N(0, 0.1 * min(|p|, 1))``, in place.
+
+    Zeros become ``N(0, 0.1)``; other entries keep their sign (an entry whose noise would flip
+    it becomes ``p / 2``) and their order of magnitude, so a variance-like weight stays positive
+    and values stay in the range the layer was written for, while no weight keeps a constant
+    value (``gamma`` at ones, a bias at zeros) that would make a wrong gradient look right.
+    """
+    for param in layer.params.values():
+        if param.dtype.kind != "f" or not param.size:
+            continue
+        p = param.astype(np.float64)
+        spread = np.where(p == 0, 1.0, np.minimum(np.abs(p), 1.0))
+        value = p * rng.uniform(0.5, 1.5, p.shape) + rng.normal(0.0, 0.1, p.shape) * spread
+        param[...] = np.where((p != 0) & (np.sign(value) != np.sign(p)), p / 2, value)
 
 
 def seed_for(check_name: str, case_index: int) -> int:
@@ -176,72 +214,6 @@ def describe_case(kwargs: dict) -> str:
     return "(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")" if kwargs else "()"
 
 
-# -- numerics shared by the checks ------------------------------------------------------------
-
-#: Central differences in float64 with this step; truncation error ~h^2, rounding ~1e-16/h.
-FD_STEP = 1e-6
-FD_RTOL = 1e-4
-FD_ATOL = 1e-6
-#: At most this many entries of an array are probed by finite differences (chosen at random).
-FD_MAX_ENTRIES = 24
-
-
-def probe_indices(shape: tuple, rng: np.random.Generator, limit: int = FD_MAX_ENTRIES) -> list[tuple]:
-    """Up to ``limit`` multi-indices of an array of ``shape``, all of them when it is small."""
-    size = int(np.prod(shape))
-    flat = np.arange(size) if size <= limit else np.sort(rng.choice(size, limit, replace=False))
-    return [tuple(int(i) for i in np.unravel_index(f, shape)) for f in flat]
-
-
-def finite_difference(f: Callable[[], float], array: np.ndarray, index: tuple, h: float = FD_STEP) -> float:
-    """``(f(a + h e_i) - f(a - h e_i)) / 2h``, perturbing ``array[index]`` in place and restoring it."""
-    original = array[index]
-    try:
-        array[index] = original + h
-        plus = f()
-        array[index] = original - h
-        minus = f()
-    finally:
-        array[index] = original
-    return (plus - minus) / (2 * h)
-
-
-def compare_gradients(what: str, analytic: dict[tuple, float], numeric: dict[tuple, float]) -> None:
-    """Raise :class:`Mismatch` naming the worst entry where ``analytic`` and ``numeric`` disagree."""
-    a = np.array([analytic[i] for i in numeric], dtype=np.float64)
-    n = np.array([numeric[i] for i in numeric], dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise Mismatch(f"finite {what}", f"non-finite values {a[~np.isfinite(a)][:3]}")
-    bad = ~np.isclose(a, n, rtol=FD_RTOL, atol=FD_ATOL)
-    if np.any(bad):
-        keys = list(numeric)
-        worst = int(np.argmax(np.abs(a - n) * bad))
-        raise Mismatch(
-            f"{what} to match central finite differences (rtol={FD_RTOL}, atol={FD_ATOL})",
-            f"{int(bad.sum())} of {len(keys)} probed entries differ; at {keys[worst]} the plugin gives "
-            f"{a[worst]:.6g}, finite differences {n[worst]:.6g}",
-        )
-
-
-def arrays_close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-10, atol: float = 1e-12) -> bool:
-    """Same shape and values within a tight tolerance (both float64 computations of the same thing)."""
-    a, b = np.asarray(a), np.asarray(b)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
-
-
-def max_difference(a: Any, b: Any) -> str:
-    """A short description of how far apart two arrays are, for messages."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
-        return f"shapes {a.shape} and {b.shape}"
-    with np.errstate(invalid="ignore"):
-        return f"a largest difference of {np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))):.3g}" if a.size else "empty arrays"
-
-
-def dtype_name(value: Any) -> str:
-    return np.asarray(value).dtype.name if not hasattr(value, "dtype") else value.dtype.name
-
-
 def compare_hand_computed_case(s: Subject, value_name: str) -> None:
     """Compare the plugin's value on its ``hand_computed_case()`` with the expected one (relative tolerance 1e-6).
 
@@ -273,13 +245,3 @@ def expect_value_error(call: Callable[[], Any], expected: str) -> None:
     except Exception as err:
         raise Mismatch(expected, f"{type(err).__name__}: {err}") from err
     raise Mismatch(expected, f"no error, a result of shape {np.shape(out)}")
-
-
-def config_round_trip(plugin: Any) -> tuple[dict, Any]:
-    """``plugin.get_config()`` through JSON and back, and the plugin ``from_config`` rebuilds from it."""
-    try:
-        text = json.dumps(plugin.get_config())
-    except TypeError as err:
-        raise Mismatch("a JSON-ready get_config()", f"{type(err).__name__}: {err}") from err
-    config = json.loads(text)
-    return config, type(plugin).from_config(json.loads(text))

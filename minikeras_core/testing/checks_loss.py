@@ -1,4 +1,4 @@
-"""Checks of the Loss contract: a finite scalar, its gradient, a hand-computed value, target shapes.
+"""Checks of the Loss contract: a finite scalar, its gradient, a hand-computed value, target shapes, config, fused gradients.
 
 Predictions are drawn in ``[0.05, 0.95]`` (inside every clip) with one-hot targets, which suits
 regression and classification losses alike.
@@ -8,17 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import (
-    Subject,
-    check,
-    compare_gradients,
-    compare_hand_computed_case,
-    expect,
-    expect_value_error,
-    finite_difference,
-    max_difference,
-    probe_indices,
-)
+from ..registry import REGISTRY
+from ._base import NotApplicable, Subject, check, compare_hand_computed_case, expect, expect_value_error, resolve_cases
+from ._configs import check_config
+from ._numerics import arrays_close, compare_gradients, finite_difference, max_difference, probe_indices
 
 
 def _data(rng: np.random.Generator, batch: int = 3, classes: int = 4, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
@@ -110,3 +103,66 @@ def loss_does_not_modify_inputs(s: Subject) -> None:
     loss.grad_input(y_pred, y_true)
     expect(np.array_equal(y_pred, p0), "y_pred unchanged", lambda: f"y_pred changed ({max_difference(y_pred, p0)})")
     expect(np.array_equal(y_true, t0), "y_true unchanged", lambda: f"y_true changed ({max_difference(y_true, t0)})")
+
+
+def _loss_works(s: Subject) -> None:
+    loss = s.make()
+    y_pred, y_true = _data(s.rng)
+    loss(y_pred, y_true)
+    loss.grad_input(y_pred, y_true)
+
+
+@check("loss")
+def loss_config_round_trips(s: Subject) -> None:
+    """``from_config`` of a JSON round trip of ``get_config()`` gives the same config, value and ``grad_input``.
+
+    ``get_config()`` records every constructor argument, defaults included. Run on the case and
+    again with every defaulted argument at another value that works (see :mod:`._configs`).
+    """
+
+    def same(first, second) -> None:
+        y_pred, y_true = _data(s.rng)
+        for method in ("__call__", "grad_input"):
+            a, b = getattr(first, method)(y_pred, y_true), getattr(second, method)(y_pred, y_true)
+            expect(arrays_close(a, b), f"the same {method} from the rebuilt loss", lambda a=a, b=b: max_difference(a, b))
+
+    check_config(s, lambda subject: subject.make(), same, _loss_works)
+
+
+def _installed_activations() -> list:
+    """One instance of every registered activation that loads and builds (with its first conformance case)."""
+    found = []
+    for info in sorted(REGISTRY.infos("activation"), key=lambda i: i.name):
+        try:
+            cls = REGISTRY.load(info)
+            found.append((info.name, cls(**resolve_cases("activation", cls)[0])))
+        except Exception:  # noqa: BLE001 - not loadable or not buildable: its own checks say so
+            continue
+    return found
+
+
+@check("loss")
+def loss_fused_grad_matches_chain_rule(s: Subject) -> None:
+    """For every installed activation for which ``fused_grad`` returns an array, it equals ``activation.backward(Z, grad_input(activation(Z), y))`` in float64.
+
+    ``Z`` is drawn in ``[-2, 2]`` so that no clip bites, with one-hot targets. The training step
+    uses ``fused_grad`` for the last layer's activation instead of the chain rule. Skipped when
+    ``fused_grad`` returns ``None`` for every installed activation.
+    """
+    loss = s.make()
+    Z = s.rng.uniform(-2.0, 2.0, (3, 4))
+    y_true = np.eye(4)[s.rng.integers(0, 4, 3)]
+    fused_with = []
+    for name, activation in _installed_activations():
+        y_pred = np.asarray(activation(Z.copy()), dtype=np.float64)
+        fused = loss.fused_grad(activation, y_pred.copy(), y_true.copy())
+        if fused is None:
+            continue
+        fused_with.append(name)
+        chain = np.asarray(activation.backward(Z.copy(), loss.grad_input(y_pred.copy(), y_true.copy())), dtype=np.float64)
+        fused = np.asarray(fused)
+        expect(arrays_close(fused, chain, rtol=1e-7, atol=1e-10),
+               f"fused_grad(activation {name!r}, ...) to equal activation.backward(Z, grad_input(y_pred, y_true))",
+               lambda fused=fused, chain=chain: max_difference(fused, chain))
+    if not fused_with:
+        raise NotApplicable("fused_grad returns None for every installed activation")

@@ -1,4 +1,4 @@
-"""Checks of the Metric contract: a finite scalar, the mean over samples, a hand-computed value, target forms.
+"""Checks of the Metric contract: a finite scalar, the mean over samples, a hand-computed value, target forms, config.
 
 Predictions are rows of probabilities with one-hot targets, which suits accuracies and
 regression metrics alike.
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Subject, check, compare_hand_computed_case, expect, expect_value_error, max_difference
+from ._base import Subject, check, compare_hand_computed_case, expect, expect_value_error
+from ._configs import check_config
+from ._numerics import max_difference
 
 
 def _data(rng: np.random.Generator, batch: int = 6, classes: int = 4, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
@@ -73,3 +75,23 @@ def metric_does_not_modify_inputs(s: Subject) -> None:
     s.make()(y_pred, y_true)
     expect(np.array_equal(y_pred, p0), "y_pred unchanged", lambda: f"y_pred changed ({max_difference(y_pred, p0)})")
     expect(np.array_equal(y_true, t0), "y_true unchanged", lambda: f"y_true changed ({max_difference(y_true, t0)})")
+
+
+def _metric_works(s: Subject) -> None:
+    s.make()(*_data(s.rng))
+
+
+@check("metric")
+def metric_config_round_trips(s: Subject) -> None:
+    """``from_config`` of a JSON round trip of ``get_config()`` gives the same config and value.
+
+    ``get_config()`` records every constructor argument, defaults included. Run on the case and
+    again with every defaulted argument at another value that works (see :mod:`._configs`).
+    """
+
+    def same(first, second) -> None:
+        y_pred, y_true = _data(s.rng)
+        a, b = first(y_pred, y_true), second(y_pred, y_true)
+        expect(np.array_equal(a, b), "the same value from the rebuilt metric", f"{a!r} and {b!r}")
+
+    check_config(s, lambda subject: subject.make(), same, _metric_works)

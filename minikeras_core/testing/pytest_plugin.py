@@ -21,17 +21,8 @@ from typing import Any
 
 import pytest
 
-from .runner import (
-    FAILED,
-    SKIPPED,
-    XFAILED,
-    XPASSED,
-    check_names,
-    distribution_targets,
-    load_check,
-    resolve_target,
-    run_check,
-)
+from ._targets import distribution_targets, load_check, resolve_target
+from .runner import FAILED, SKIPPED, XFAILED, XPASSED, check_names, run_check
 
 MARKER = "minikeras_conformance"
 

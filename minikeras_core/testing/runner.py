@@ -7,13 +7,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import PluginError
-from ..registry import _KINDS, REGISTRY, _normalize, kind_spec
-from . import checks_activation, checks_layer, checks_loss, checks_metric, checks_optimizer  # noqa: F401  (register the checks)
+from ..registry import REGISTRY, kind_spec
+
+# importing the check modules registers their checks, in this order
+from . import checks_activation, checks_layer, checks_layer_grads, checks_loss, checks_metric, checks_optimizer  # noqa: F401
 from ._base import (
     CHECKED_KINDS,
     DeclarationError,
     Mismatch,
+    NotApplicable,
     Subject,
     checks_of,
     declaration_check,
@@ -22,6 +24,7 @@ from ._base import (
     resolve_cases,
     seed_for,
 )
+from ._targets import Target, distribution_targets, load_check, registered_targets, resolve_target  # noqa: F401
 
 PASSED, FAILED, XFAILED, XPASSED, SKIPPED = "passed", "failed", "xfailed", "xpassed", "skipped"
 _LABELS = {PASSED: "PASS", FAILED: "FAIL", XFAILED: "XFAIL", XPASSED: "XPASS", SKIPPED: "SKIP"}
@@ -33,7 +36,9 @@ class CheckResult:
 
     ``status`` is ``"passed"``, ``"failed"``, ``"xfailed"`` (failed, and listed in the plugin's
     ``expected_failures`` with ``reason``), ``"xpassed"`` (listed there but passed: a failure, so
-    the list cannot go stale) or ``"skipped"`` (not run; ``message`` says why).
+    the list cannot go stale) or ``"skipped"`` (not applicable to this plugin, or not run because
+    its declarations are missing; ``message`` says why and ``reason`` is the short form the
+    summary groups by).
     """
 
     kind: str
@@ -51,16 +56,6 @@ class CheckResult:
     def line(self) -> str:
         """One line: status, ``kind:plugin`` and check name."""
         return f"{_LABELS[self.status]:<5}  {self.kind}:{self.plugin}  {self.check}"
-
-
-@dataclass(frozen=True)
-class Target:
-    """A plugin to check: its kind, the name it is known by, and its class (``None`` when not loadable)."""
-
-    kind: str
-    name: str
-    cls: type | None
-    note: str = ""
 
 
 def check_names(kind: str) -> list[str]:
@@ -116,23 +111,29 @@ def run_check(kind: str, cls: type, check: str, name: str | None = None) -> Chec
     except DeclarationError as err:
         if check == declaration_check(kind):
             return CheckResult(kind, name, check, FAILED, f"{check} failed for {label}: {err}")
-        return CheckResult(kind, name, check, SKIPPED, f"not run: {declaration_check(kind)} failed")
+        return CheckResult(kind, name, check, SKIPPED, f"not run: {declaration_check(kind)} failed",
+                           f"{declaration_check(kind)} failed")
     if check == declaration_check(kind):
         return CheckResult(kind, name, check, PASSED)
     function = checks_of(kind).get(check)
     if function is None:
         raise ValueError(f"unknown check {check!r} for kind {kind!r}; expected one of {check_names(kind)}")
 
-    failures = []
+    failures, not_applicable = [], []
     for index, kwargs in enumerate(cases):
         subject = Subject(kind, name, cls, kwargs, index, seed_for(check, index))
         try:
             function(subject)
+        except NotApplicable as err:
+            not_applicable.append(str(err))
         except Mismatch as err:
             failures.append((index, kwargs, str(err)))
         except Exception as err:  # a plugin raising inside a check breaks the contract too
             failures.append((index, kwargs, _describe_error(err)))
     reason = str(_expected_failures(cls).get(check, ""))
+    if not failures and len(not_applicable) == len(cases):
+        why = "; ".join(dict.fromkeys(not_applicable))
+        return CheckResult(kind, name, check, SKIPPED, f"not applicable: {why}", why)
     if not failures:
         if reason:
             return CheckResult(kind, name, check, XPASSED,
@@ -154,93 +155,13 @@ def check_plugin(kind: str, cls: type, name: str | None = None) -> list[CheckRes
     kind = kind_spec(kind).kind
     name = name or REGISTRY.name_of(cls)
     if kind not in CHECKED_KINDS:
-        return [CheckResult(kind, name, f"{kind}_checks", SKIPPED, f"no conformance checks for kind {kind!r} yet")]
+        return [_no_checks(kind, name)]
     return [run_check(kind, cls, check, name) for check in check_names(kind)]
 
 
-def _kind_of(cls: type) -> str:
-    for spec in _KINDS.values():
-        if isinstance(cls, type) and issubclass(cls, spec.base):
-            return spec.kind
-    raise TypeError(f"{cls!r} is not a plugin class of any kind {sorted(_KINDS)}")
-
-
-def resolve_target(spec: Any) -> Target:
-    """A plugin given as ``"kind:name"``, a name unique across kinds, a class, or a ``(kind, class)`` pair."""
-    if isinstance(spec, Target):
-        return spec
-    if isinstance(spec, tuple) and len(spec) == 2:
-        kind, cls = spec
-        kind = kind_spec(kind).kind
-        if isinstance(cls, str):
-            info = REGISTRY.find(kind, cls)
-            return Target(kind, info.name, REGISTRY.load(info))
-        return Target(kind, REGISTRY.name_of(cls), cls)
-    if isinstance(spec, type):
-        return Target(_kind_of(spec), REGISTRY.name_of(spec), spec)
-    if not isinstance(spec, str):
-        raise TypeError(f"expected a plugin name, 'kind:name', a plugin class or a (kind, class) pair; got {spec!r}")
-    if ":" in spec:
-        kind, _, name = spec.partition(":")
-        return resolve_target((kind, name))
-    found = []
-    for kind in _KINDS:
-        try:
-            found.append((kind, REGISTRY.find(kind, spec)))
-        except ValueError:  # UnknownPluginError: not of this kind
-            continue
-    if not found:
-        raise LookupError(f"no plugin named {spec!r} of any kind {sorted(_KINDS)}; list them with `minikeras plugins`")
-    if len(found) > 1:
-        options = ", ".join(f"{kind}:{info.name}" for kind, info in found)
-        raise LookupError(f"{spec!r} names plugins of several kinds; say which with kind:name ({options})")
-    kind, info = found[0]
-    return Target(kind, info.name, REGISTRY.load(info))
-
-
-def _load_target(kind: str, info) -> Target:
-    """Load a plugin for checking; an entry point that fails to import becomes a target with a note."""
-    if kind not in CHECKED_KINDS:
-        return Target(kind, info.name, None)
-    try:
-        return Target(kind, info.name, REGISTRY.load(info))
-    except PluginError as err:
-        return Target(kind, info.name, None, note=str(err))
-
-
-def load_check(kind: str) -> str:
-    """The name of the result reported when a plugin's entry point cannot be loaded at all."""
-    return f"{kind}_entry_point_loads"
-
-
-def distribution_targets(distribution: str) -> list[Target]:
-    """Every plugin an installed distribution provides through its entry points, of every kind."""
-    wanted = _normalize(distribution)
-    targets = []
-    for kind in _KINDS:
-        for info in REGISTRY.infos(kind):
-            if info.distribution is not None and _normalize(info.distribution) == wanted:
-                targets.append(_load_target(kind, info))
-    if not targets:
-        raise LookupError(
-            f"no installed distribution {distribution!r} provides Mini-Keras plugins; is it installed "
-            "(pip install -e PATH) and are its entry points in the minikeras.* groups?"
-        )
-    return targets
-
-
-def registered_targets(kinds: Iterable[str] | None = None, *, installed_only: bool = False) -> list[Target]:
-    """Every registered plugin of the kinds that have checks: installed ones and, unless ``installed_only``, those registered in code."""
-    targets = []
-    for kind in kinds or CHECKED_KINDS:
-        kind = kind_spec(kind).kind
-        if kind not in CHECKED_KINDS:
-            continue
-        for info in sorted(REGISTRY.infos(kind), key=lambda i: (i.name, i.origin)):
-            if installed_only and info.distribution is None:
-                continue
-            targets.append(_load_target(kind, info))
-    return targets
+def _no_checks(kind: str, name: str) -> CheckResult:
+    why = f"no conformance checks for kind {kind!r} yet"
+    return CheckResult(kind, name, f"{kind}_checks", SKIPPED, why, why)
 
 
 def run_checks(plugins: Iterable[Any] = (), *, dist: str | None = None) -> list[CheckResult]:
@@ -256,15 +177,14 @@ def run_checks(plugins: Iterable[Any] = (), *, dist: str | None = None) -> list[
                                        f"expected its entry point to load; found {target.note}"))
             continue
         if target.cls is None or target.kind not in CHECKED_KINDS:
-            results.append(CheckResult(target.kind, target.name, f"{target.kind}_checks", SKIPPED,
-                                       f"no conformance checks for kind {target.kind!r} yet"))
+            results.append(_no_checks(target.kind, target.name))
             continue
         results.extend(check_plugin(target.kind, target.cls, target.name))
     return results
 
 
 def summarize(results: list[CheckResult]) -> str:
-    """One line: how many checks on how many plugins, and how many of each status."""
+    """One line: how many checks on how many plugins, how many of each status, and why checks were skipped."""
     plugins = {(r.kind, r.plugin) for r in results}
     counts = {status: sum(r.status == status for r in results) for status in _LABELS}
     parts = [f"{counts[PASSED]} passed", f"{counts[FAILED]} failed"]
@@ -273,7 +193,11 @@ def summarize(results: list[CheckResult]) -> str:
     if counts[XPASSED]:
         parts.append(f"{counts[XPASSED]} unexpected passes")
     if counts[SKIPPED]:
-        parts.append(f"{counts[SKIPPED]} skipped")
+        reasons: dict[str, int] = {}
+        for r in results:
+            if r.status == SKIPPED:
+                reasons[r.reason or r.message] = reasons.get(r.reason or r.message, 0) + 1
+        parts.append(f"{counts[SKIPPED]} skipped (" + "; ".join(f"{why}: {n}" for why, n in reasons.items()) + ")")
     return f"{len(results)} checks on {len(plugins)} plugin(s): " + ", ".join(parts)
 
 
