@@ -189,6 +189,7 @@ except UnknownPluginError as err:
 print(json.dumps([names, error]))
 """
     names, error = json.loads(_run_python(code, **{AUTOLOAD_ENV: "1"}))
+    assert names.pop("model") == ["Sequential"]  # the core's own model class, registered in code
     assert all(not listed for listed in names.values())
     assert "no plugins" in error and AUTOLOAD_ENV in error
 
