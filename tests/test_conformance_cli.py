@@ -174,6 +174,21 @@ def test_an_entry_point_that_does_not_import_is_a_failure_not_a_crash(monkeypatc
     assert "FAIL   activation:teeth_broken  activation_entry_point_loads" in capsys.readouterr().out
 
 
+def test_check_by_name_reports_an_entry_point_that_does_not_import(fake_dists, capsys):
+    fake_dists("teeth-unimportable", "0.1", {"minikeras.activations": {"teeth_unimportable": "teeth_unimportable_mod:Thing"}},
+               {"teeth_unimportable_mod": "raise ImportError('needs teeth_missing_dependency, which is not installed')\n"})
+    for spec in ("teeth_unimportable", "activation:teeth_unimportable"):
+        assert main(["check", spec]) == 1
+        captured = capsys.readouterr()
+        lines = captured.out.splitlines()
+        assert lines[0] == "FAIL   activation:teeth_unimportable  activation_entry_point_loads"
+        assert "teeth_missing_dependency" in lines[1] and "teeth-unimportable 0.1" in lines[1]
+        assert lines[-1] == "1 checks on 1 plugin(s): 0 passed, 1 failed"
+        assert "Traceback" not in captured.out + captured.err
+    results = run_checks(["teeth_unimportable"])
+    assert [(r.check, r.status) for r in results] == [("activation_entry_point_loads", "failed")]
+
+
 def test_contributing_lists_every_check_name():
     from pathlib import Path
 

@@ -9,9 +9,9 @@ correct versions pass everything.
 import numpy as np
 import pytest
 
-from minikeras_core import ElementwiseActivation, Layer, Loss, Metric, Optimizer, register
+from minikeras_core import Activation, ElementwiseActivation, Layer, Loss, Metric, Optimizer, register
 from minikeras_core.cli import main
-from minikeras_core.registry import REGISTRY
+from minikeras_core.registry import REGISTRY, is_registered_as
 from minikeras_core.testing import (
     FAILED,
     PASSED,
@@ -206,6 +206,184 @@ class GoodTopOneAccuracy(Metric):
         return (np.argmax(y_pred, axis=-1) == np.argmax(y_true, axis=-1)).astype(np.float64)
 
 
+class FromOutputSigmoid(GoodSigmoid):
+    """Declares its derivative from the output, the new way: overriding derivative_from_output."""
+
+    def derivative_from_output(self, Y):
+        return Y * (1 - Y)
+
+
+class GoodSoftmax(Activation):
+    """Not element-wise: the checks of element-wise speed-ups do not apply to it."""
+
+    def eval(self, X):
+        e = np.exp(X - X.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def grad_input(self, X):
+        Y = self.eval(X)  # J[b, i, j] = Y_i (delta_ij - Y_j)
+        return Y[..., :, None] * (np.eye(X.shape[-1], dtype=X.dtype) - Y[..., None, :])
+
+
+class GoodLeakyReLU(ElementwiseActivation):
+    """An activation with a constructor argument, for the config check's non-default variant."""
+
+    def __init__(self, negative_slope=0.3):
+        self.negative_slope = negative_slope
+
+    def eval(self, X):
+        return np.where(X >= 0, X, self.negative_slope * X)
+
+    def derivative(self, X, Y):
+        return np.where(X > 0, 1.0, self.negative_slope).astype(X.dtype)
+
+
+class GoodLayerNorm(Layer):
+    """Each sample's features normalised, then scaled by ``gamma`` (initialised to ones) and shifted by ``beta`` (zeros).
+
+    ``xhat = (X - mean) / sqrt(var + eps)``, ``Z = gamma * xhat + beta``; with ``D = G * gamma``,
+    ``dX = (D - mean(D) - xhat * mean(D * xhat)) / sqrt(var + eps)``.
+    """
+
+    @classmethod
+    def conformance_cases(cls):
+        return [{"input_size": (5,)}, {"input_size": (2, 4)}]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def create_weights(self, input_shape):
+        self.add_weight("gamma", input_shape[-1:], "ones")
+        self.add_weight("beta", input_shape[-1:], "zeros")
+
+    def call(self, X, training=False):
+        self._inv = 1 / np.sqrt(X.var(axis=-1, keepdims=True) + 1e-3)
+        self._xhat = (X - X.mean(axis=-1, keepdims=True)) * self._inv
+        return self._xhat * self.params["gamma"] + self.params["beta"]
+
+    def _weight_grads(self, grad):
+        axes = tuple(range(grad.ndim - 1))
+        self.grads["gamma"][...] = np.sum(grad * self._xhat, axis=axes)
+        self.grads["beta"][...] = np.sum(grad, axis=axes)
+
+    def _input_grad(self, D):
+        return self._inv * (D - D.mean(axis=-1, keepdims=True) - self._xhat * np.mean(D * self._xhat, axis=-1, keepdims=True))
+
+    def call_backward(self, grad):
+        self._weight_grads(grad)
+        return self._input_grad(grad * self.params["gamma"])
+
+
+class GoodDenseSkipsInputGrad(GoodDense):
+    """Declares need_input_grad: skips dL/dX (only) when the caller does not need it."""
+
+    def call_backward(self, grad, need_input_grad=True):
+        self.grads["kernel"][...] = self._X.T @ grad
+        self.grads["bias"][...] = grad.sum(axis=0)
+        return grad @ self.params["kernel"].T if need_input_grad else None
+
+
+class GoodExpScale(Layer):
+    """``Z = exp(X * w)``, ``w`` per feature; backward reuses ``Z``: ``dX = G Z w``, ``dw = sum(G Z X)``.
+
+    It keeps ``Z`` in an attribute of its own, where the core sees it and so never applies the
+    activation in place over it.
+    """
+
+    @classmethod
+    def conformance_cases(cls):
+        return [{"input_size": (4,)}]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def create_weights(self, input_shape):
+        self.add_weight("w", input_shape[-1:], "he_normal")
+
+    def call(self, X, training=False):
+        Z = np.exp(X * self.params["w"])
+        if training:
+            self._X, self._Z_kept = X, Z
+        return Z
+
+    def _kept_Z(self):
+        return self._Z_kept
+
+    def call_backward(self, grad):
+        GZ = grad * self._kept_Z()
+        self.grads["w"][...] = np.sum(GZ * self._X, axis=0)
+        return GZ * self.params["w"]
+
+
+class GoodMomentum(Optimizer):
+    """Gradient descent with momentum, an optimizer argument beside the learning rate."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0):
+        super().__init__(learning_rate)
+        self.momentum = momentum
+
+    @classmethod
+    def conformance_cases(cls):
+        return [{"learning_rate": 0.1}]
+
+    def create_state(self, param):
+        return {"velocity": np.zeros_like(param)}
+
+    def update(self, param, grad, state):
+        state["velocity"] *= self.momentum
+        state["velocity"] -= self.learning_rate * grad
+        param += state["velocity"]
+
+
+class GoodScaledSquaredError(GoodSquaredError):
+    """``scale * mean((y_pred - y_true)^2)``: a loss with a constructor argument."""
+
+    def __init__(self, scale=1.0):
+        self.scale = scale
+
+    def per_sample(self, y_pred, y_true):
+        return self.scale * super().per_sample(y_pred, y_true)
+
+    def per_sample_grad(self, y_pred, y_true):
+        return self.scale * super().per_sample_grad(y_pred, y_true)
+
+
+class GoodBinaryCrossEntropy(Loss):
+    """Clipped binary cross-entropy, fused with the sigmoid: ``dL/dZ = (p - y) / size``."""
+
+    @classmethod
+    def hand_computed_case(cls):
+        return np.array([[0.5, 0.5]]), np.array([[1.0, 0.0]]), np.log(2.0)
+
+    def per_sample(self, y_pred, y_true):
+        p = np.clip(y_pred, 1e-7, 1 - 1e-7)
+        return -np.mean(y_true * np.log(p) + (1 - y_true) * np.log1p(-p), axis=-1)
+
+    def per_sample_grad(self, y_pred, y_true):
+        p = np.clip(y_pred, 1e-7, 1 - 1e-7)
+        return np.where(p == y_pred, (p - y_true) / (p * (1 - p)), 0) / y_pred.shape[-1]
+
+    def fused_grad(self, activation, y_pred, y_true):
+        if not is_registered_as(activation, "sigmoid"):
+            return None
+        return (y_pred - self.prepare_targets(y_pred, y_true)) / y_pred.size
+
+
+class GoodThresholdAccuracy(Metric):
+    """Per sample, the fraction of entries on the right side of ``threshold``."""
+
+    def __init__(self, threshold=0.5, name=None):
+        super().__init__(name)
+        self.threshold = threshold
+
+    @classmethod
+    def hand_computed_case(cls):
+        return [[0.6, 0.4], [0.3, 0.7]], [[1, 0], [1, 0]], 0.5  # sample 0 right twice, sample 1 wrong twice
+
+    def per_sample(self, y_pred, y_true):
+        return np.mean((y_pred > self.threshold) == (y_true > 0.5), axis=-1)
+
+
 #: Each correct plugin with the checks that do not apply to it (reported SKIPPED with the reason, never PASSED).
 GOOD = [
     ("activation", GoodSigmoid, {"activation_derivative_from_output_alone": "derivative_from_output not overridden"}),
@@ -219,6 +397,17 @@ GOOD = [
     ("optimizer", GoodSGD, {}),
     ("optimizer", GoodAdam, {}),
     ("metric", GoodTopOneAccuracy, {}),
+    ("activation", FromOutputSigmoid, {}),
+    ("activation", GoodSoftmax, {"activation_eval_inplace_matches_eval": "not element-wise",
+                                 "activation_derivative_from_output_alone": "not element-wise"}),
+    ("activation", GoodLeakyReLU, {"activation_derivative_from_output_alone": "derivative_from_output not overridden"}),
+    ("layer", GoodLayerNorm, {"layer_backward_without_input_grad_keeps_weight_grads": "call_backward takes no need_input_grad"}),
+    ("layer", GoodDenseSkipsInputGrad, {}),
+    ("layer", GoodExpScale, {"layer_backward_without_input_grad_keeps_weight_grads": "call_backward takes no need_input_grad"}),
+    ("loss", GoodScaledSquaredError, {"loss_fused_grad_matches_chain_rule": "fused_grad returns None for every installed activation"}),
+    ("loss", GoodBinaryCrossEntropy, {}),
+    ("optimizer", GoodMomentum, {}),
+    ("metric", GoodThresholdAccuracy, {}),
 ]
 
 # -- broken activations ------------------------------------------------------------------------
@@ -529,6 +718,132 @@ class CrashesOnWrongShape(GoodTopOneAccuracy):
         return float(np.mean(np.argmax(y_pred, -1) == np.argmax(y_true, -1)[: len(y_pred)]))
 
 
+# -- broken against the new contract: weights, configs, speed declarations ------------------
+
+
+class IgnoresGammaInInputGrad(GoodLayerNorm):
+    def call_backward(self, grad):
+        self._weight_grads(grad)
+        return self._input_grad(grad)  # forgot gamma: right only while gamma is all ones
+
+
+class ScalesGradOutInPlace(GoodLayerNorm):
+    def call_backward(self, grad):
+        self._weight_grads(grad)
+        grad *= self.params["gamma"]  # into the caller's array: unseen only while gamma is all ones
+        return self._input_grad(grad)
+
+
+class RecordsOnlyNonDefaults(GoodDense):
+    """The old config rule: an argument at its default is left out of the config."""
+
+    def __init__(self, units, use_bias=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.use_bias = use_bias
+
+    def create_weights(self, input_shape):
+        self.add_weight("kernel", (input_shape[-1], self.units))
+        if self.use_bias:
+            self.add_weight("bias", (self.units,), "he_normal")
+
+    def call(self, X, training=False):
+        self._X = X
+        Z = X @ self.params["kernel"]
+        return Z + self.params["bias"] if self.use_bias else Z
+
+    def call_backward(self, grad):
+        self.grads["kernel"][...] = self._X.T @ grad
+        if self.use_bias:
+            self.grads["bias"][...] = grad.sum(axis=0)
+        return grad @ self.params["kernel"].T
+
+    def get_config(self):
+        config = super().get_config()
+        if config["use_bias"]:
+            del config["use_bias"]
+        return config
+
+
+class UseBiasLostOnRebuild(RecordsOnlyNonDefaults):
+    get_config = GoodDense.get_config  # records every argument
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**{k: v for k, v in config.items() if k != "use_bias"})  # a layer without bias comes back with one
+
+
+class RebuildsWithDefaults(GoodLeakyReLU):
+    @classmethod
+    def from_config(cls, config):
+        return cls()  # drops negative_slope: right only at its default
+
+
+class ScaleLostOnRebuild(GoodScaledSquaredError):
+    @classmethod
+    def from_config(cls, config):
+        return cls()
+
+
+class MomentumLostOnRebuild(GoodMomentum):
+    @classmethod
+    def from_config(cls, config):
+        return cls(learning_rate=config["learning_rate"])
+
+
+class ThresholdLostOnRebuild(GoodThresholdAccuracy):
+    @classmethod
+    def from_config(cls, config):
+        return cls(name=config["name"])
+
+
+class ForgetsBiasWithoutInputGrad(GoodDense):
+    def call_backward(self, grad, need_input_grad=True):
+        self.grads["kernel"][...] = self._X.T @ grad
+        if not need_input_grad:
+            return None  # returns before writing the bias gradient
+        self.grads["bias"][...] = grad.sum(axis=0)
+        return grad @ self.params["kernel"].T
+
+
+class _Box:
+    pass
+
+
+class HidesZInAnotherObject(GoodExpScale):
+    """Keeps ``Z`` inside another object, where the core cannot see it: the activation overwrites it."""
+
+    def call(self, X, training=False):
+        Z = np.exp(X * self.params["w"])
+        if training:
+            self._X, self._box = X, _Box()
+            self._box.Z = Z
+        return Z
+
+    def _kept_Z(self):
+        return self._box.Z
+
+
+class WrongDerivativeFromOutput(GoodSigmoid):
+    def derivative_from_output(self, Y):
+        return Y  # forgot the (1 - Y)
+
+
+class FusedForgetsTheMean(GoodBinaryCrossEntropy):
+    def fused_grad(self, activation, y_pred, y_true):
+        if not is_registered_as(activation, "sigmoid"):
+            return None
+        return y_pred - self.prepare_targets(y_pred, y_true)  # not divided by the number of entries
+
+
+class SingleThreadedSharedCache(SharesCacheWithReplicas):
+    """Shares a module-level cache, but says so: fit never replicates it."""
+
+    parallel_training = False
+
+
+GOOD.append(("layer", SingleThreadedSharedCache, {"layer_backward_without_input_grad_keeps_weight_grads": "call_backward takes no need_input_grad", "layer_replica_trains_independently": "parallel_training = False"}))
+
+
 BROKEN = [
     ("activation", WrongDerivative, {"activation_grad_input_matches_finite_differences",
                                      "activation_backward_matches_finite_differences"}),
@@ -582,6 +897,22 @@ BROKEN = [
     ("metric", BatchSumMetric, {"metric_is_the_mean_over_samples"}),
     ("metric", ScalesTargetsInPlace, {"metric_does_not_modify_inputs"}),
     ("metric", CrashesOnWrongShape, {"metric_rejects_wrong_target_shape"}),
+    # weights moved off their initial values: gamma at ones hid both
+    ("layer", IgnoresGammaInInputGrad, {"layer_grad_input_matches_finite_differences"}),
+    ("layer", ScalesGradOutInPlace, {"layer_does_not_modify_input"}),
+    # configs record every argument, and rebuild the plugin with non-default ones too
+    ("layer", RecordsOnlyNonDefaults, {"layer_config_rebuilds_same_layer"}),
+    ("layer", UseBiasLostOnRebuild, {"layer_config_rebuilds_same_layer"}),
+    ("activation", RebuildsWithDefaults, {"activation_config_round_trips"}),
+    ("loss", ScaleLostOnRebuild, {"loss_config_round_trips"}),
+    ("optimizer", MomentumLostOnRebuild, {"optimizer_config_round_trips"}),
+    ("metric", ThresholdLostOnRebuild, {"metric_config_round_trips"}),
+    # speed declarations that would give wrong numbers
+    ("layer", ForgetsBiasWithoutInputGrad, {"layer_backward_without_input_grad_keeps_weight_grads"}),
+    ("layer", HidesZInAnotherObject, {"layer_grad_input_matches_finite_differences",
+                                      "layer_param_grads_match_finite_differences"}),
+    ("activation", WrongDerivativeFromOutput, {"activation_derivative_from_output_alone"}),
+    ("loss", FusedForgetsTheMean, {"loss_fused_grad_matches_chain_rule"}),
 ]
 
 
@@ -697,3 +1028,84 @@ def test_a_cache_in_a_dict_of_its_own_is_safe_on_threads():
     results = check_plugin("layer", CachesInADict)
     assert all(r.status == PASSED for r in results if r.check != "layer_backward_without_input_grad_keeps_weight_grads"), \
         format_report(results)
+
+
+# -- the new contract's points, one test each --------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["activation", "layer"])
+def test_the_does_not_modify_input_check_runs_first(kind):
+    assert check_names(kind)[1] == f"{kind}_does_not_modify_input"
+
+
+def test_checks_that_do_not_apply_are_skipped_with_the_reason_in_the_report_and_summary():
+    results = check_plugin("activation", GoodSoftmax) + check_plugin("layer", GoodMaxPool2D)
+    report = format_report(results).splitlines()
+    at = report.index("SKIP   activation:GoodSoftmax  activation_eval_inplace_matches_eval")
+    assert report[at + 1] == "       not applicable: not element-wise"
+    assert report[-1].endswith(
+        "4 skipped (not element-wise: 2; no weights: 1; call_backward takes no need_input_grad: 1)"
+    ), report[-1]
+    assert all(r.ok for r in results)
+    with pytest.raises(pytest.skip.Exception, match="not applicable: no weights"):
+        ConformanceCheck("layer", "pool", GoodMaxPool2D, "layer_param_grads_match_finite_differences")()
+
+
+def test_a_check_applying_to_some_cases_only_passes_on_those():
+    class OptionalScale(GoodScale):
+        def __init__(self, use_scale=True, **kwargs):
+            super().__init__(**kwargs)
+            self.use_scale = use_scale
+
+        @classmethod
+        def conformance_cases(cls):
+            return [{"use_scale": False, "input_size": (4,)}, {"input_size": (4,)}]
+
+        def create_weights(self, input_shape):
+            if self.use_scale:
+                super().create_weights(input_shape)
+
+        def call(self, X, training=False):
+            return super().call(X, training) if self.use_scale else X.copy()
+
+        def call_backward(self, grad):
+            return super().call_backward(grad) if self.use_scale else grad.copy()
+
+    result = {r.check: r for r in check_plugin("layer", OptionalScale)}["layer_param_grads_match_finite_differences"]
+    assert result.status == PASSED, result.message
+
+
+def test_randomised_weights_are_what_catches_a_gradient_that_ignores_gamma(monkeypatch):
+    for cls in (IgnoresGammaInInputGrad, ScalesGradOutInPlace):
+        assert not all(r.ok for r in check_plugin("layer", cls))
+    # with gamma left at its initial ones, both bugs are invisible to every check
+    monkeypatch.setattr("minikeras_core.testing._base.randomize_weights", lambda layer, rng: None)
+    for cls in (IgnoresGammaInInputGrad, ScalesGradOutInPlace):
+        assert all(r.ok for r in check_plugin("layer", cls)), format_report(check_plugin("layer", cls))
+
+
+def test_weights_are_randomised_off_their_initial_values_keeping_their_sign():
+    from minikeras_core.testing._base import Subject
+
+    subject = Subject("layer", "norm", GoodLayerNorm, {"input_size": (50,)})
+    initial, randomised = subject.make_layer(randomize=False), subject.make_layer()
+    gamma, beta = randomised.params["gamma"], randomised.params["beta"]
+    assert np.all(initial.params["gamma"] == 1) and np.all(initial.params["beta"] == 0)
+    assert 0.1 < gamma.min() and gamma.max() < 2 and np.std(gamma) > 0.1  # p * U(0.5, 1.5) + N(0, 0.1)
+    assert np.all(beta != 0) and np.abs(beta).max() < 0.5
+
+
+def test_a_layer_that_keeps_z_itself_is_left_alone_and_one_hiding_it_is_caught():
+    # GoodExpScale keeps Z in an attribute: the core sees it and applies tanh to a copy (it is in GOOD)
+    failed = {r.check: r.message for r in check_plugin("layer", HidesZInAnotherObject) if r.status == FAILED}
+    assert all("with activation='tanh' added" in message for message in failed.values()), failed
+
+
+def test_the_replica_check_names_shared_state_not_a_numpy_error():
+    result = {r.check: r for r in check_plugin("layer", SharesCacheWithReplicas)}["layer_replica_trains_independently"]
+    assert "found the layer keeps state shared with its replicas" in result.message, result.message
+
+
+def test_config_checks_say_which_non_default_arguments_they_used():
+    result = {r.check: r for r in check_plugin("layer", UseBiasLostOnRebuild)}["layer_config_rebuilds_same_layer"]
+    assert "built with non-default arguments" in result.message and "use_bias=False" in result.message, result.message
