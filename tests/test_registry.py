@@ -80,12 +80,12 @@ def test_names_resolve_case_insensitively(identifier):
     "identifier", ["binary_cross_entropy", "BinaryCrossEntropy", "binary_crossentropy", "Binary-Cross-Entropy"]
 )
 def test_snake_case_and_class_names_resolve(identifier):
-    assert type(get("loss", identifier)).__name__ == "BinaryCrossEntropy"
+    assert type(get("loss", identifier)).__name__ == "BinaryCrossentropy"  # Keras's class name
 
 
 def test_kind_accepts_plurals_and_rejects_unknown_kinds():
     assert type(get("activations", "relu")).__name__ == "ReLU"
-    assert type(get("losses", "binary_cross_entropy")).__name__ == "BinaryCrossEntropy"
+    assert type(get("losses", "binary_cross_entropy")).__name__ == "BinaryCrossentropy"
     with pytest.raises(ValueError, match="kind"):
         get("widget", "relu")
 
