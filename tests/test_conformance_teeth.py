@@ -173,6 +173,8 @@ class GoodSquaredError(Loss):
 
 
 class GoodSGD(Optimizer):
+    elementwise = True
+
     def update(self, param, grad, state):
         param -= self.learning_rate * grad
 
@@ -395,7 +397,7 @@ GOOD = [
                               "layer_backward_without_input_grad_keeps_weight_grads": "call_backward takes no need_input_grad"}),
     ("loss", GoodSquaredError, {"loss_fused_grad_matches_chain_rule": "fused_grad returns None for every installed activation"}),
     ("optimizer", GoodSGD, {}),
-    ("optimizer", GoodAdam, {}),
+    ("optimizer", GoodAdam, {"optimizer_elementwise_update_matches_per_weight": "elementwise not declared"}),
     ("metric", GoodTopOneAccuracy, {}),
     ("activation", FromOutputSigmoid, {}),
     ("activation", GoodSoftmax, {"activation_eval_inplace_matches_eval": "not element-wise",
@@ -406,7 +408,7 @@ GOOD = [
     ("layer", GoodExpScale, {"layer_backward_without_input_grad_keeps_weight_grads": "call_backward takes no need_input_grad"}),
     ("loss", GoodScaledSquaredError, {"loss_fused_grad_matches_chain_rule": "fused_grad returns None for every installed activation"}),
     ("loss", GoodBinaryCrossEntropy, {}),
-    ("optimizer", GoodMomentum, {}),
+    ("optimizer", GoodMomentum, {"optimizer_elementwise_update_matches_per_weight": "elementwise not declared"}),
     ("metric", GoodThresholdAccuracy, {}),
 ]
 
@@ -835,6 +837,16 @@ class FusedForgetsTheMean(GoodBinaryCrossEntropy):
         return y_pred - self.prepare_targets(y_pred, y_true)  # not divided by the number of entries
 
 
+class ClipsEachWeightDeclaresElementwise(Optimizer):
+    """Clips each weight's gradient to norm 1, which needs the weights apart, yet declares elementwise."""
+
+    elementwise = True
+
+    def update(self, param, grad, state):
+        norm = np.sqrt(np.sum(grad * grad))
+        param -= self.learning_rate * grad * min(1.0, 1.0 / max(norm, 1e-12))
+
+
 class SingleThreadedSharedCache(SharesCacheWithReplicas):
     """Shares a module-level cache, but says so: fit never replicates it."""
 
@@ -913,6 +925,7 @@ BROKEN = [
                                       "layer_param_grads_match_finite_differences"}),
     ("activation", WrongDerivativeFromOutput, {"activation_derivative_from_output_alone"}),
     ("loss", FusedForgetsTheMean, {"loss_fused_grad_matches_chain_rule"}),
+    ("optimizer", ClipsEachWeightDeclaresElementwise, {"optimizer_elementwise_update_matches_per_weight"}),
 ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Mismatch, Subject, check, expect
+from ._base import Mismatch, NotApplicable, Subject, check, expect
 from ._configs import check_config
 from ._numerics import arrays_close, max_difference
 
@@ -121,6 +121,28 @@ def optimizer_keeps_state_per_parameter(s: Subject) -> None:
         expect(arrays_close(a, b, rtol=1e-9, atol=1e-12),
                f"weight {index} (shape {a.shape}) updated as by its own optimizer after 5 steps",
                lambda a=a, b=b: max_difference(a, b))
+
+
+@check("optimizer")
+def optimizer_elementwise_update_matches_per_weight(s: Subject) -> None:
+    """An optimizer declaring ``elementwise = True`` moves two weights given as one flat array exactly as given apart, over 5 steps.
+
+    The model then hands it every weight as one flat array, so an update that looks at a whole
+    weight (its norm, its mean) would silently differ. Skipped when ``elementwise`` is false.
+    """
+    if not getattr(s.make(), "elementwise", False):
+        raise NotApplicable("elementwise not declared")
+    flat_opt, apart_opt = s.make(), s.make()
+    apart = [s.rng.normal(size=shape) for shape in _shapes()]
+    flat = np.concatenate([p.ravel() for p in apart])
+    for _ in range(5):
+        grads = [s.rng.normal(size=p.shape) for p in apart]
+        apart_opt.apply(apart, grads)
+        flat_opt.apply([flat], [np.concatenate([g.ravel() for g in grads])])
+    joined = np.concatenate([p.ravel() for p in apart])
+    expect(arrays_close(flat, joined, rtol=1e-9, atol=1e-12),
+           "the weights stepped as one flat array (elementwise = True) to equal them stepped apart",
+           lambda: max_difference(flat, joined))
 
 
 def _optimizer_works(s: Subject) -> None:

@@ -27,7 +27,7 @@ class KerasLoss(Loss):
 
     def _set_keras_options(self, reduction, name: str, dtype, axis: int = -1) -> None:
         owner = type(self).__name__
-        if reduction not in _KERAS_REDUCTIONS:
+        if not isinstance(reduction, (str, type(None))) or reduction not in _KERAS_REDUCTIONS:
             raise ValueError(f"{owner}: reduction={reduction!r} is not a Keras reduction; expected one of {_KERAS_REDUCTIONS}")
         if reduction not in MEAN_REDUCTIONS:
             raise ValueError(
@@ -60,10 +60,18 @@ def check_flag(owner: str, argument: str, value) -> bool:
 
 def check_fraction(owner: str, argument: str, value) -> float:
     """``value`` as a float in ``[0, 1]`` (label smoothing)."""
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{owner}: {argument} must lie in [0, 1], got {value}")
-    return value
+    number = as_float(owner, argument, value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{owner}: {argument} must lie in [0, 1], got {value!r}")
+    return number
+
+
+def as_float(owner: str, argument: str, value) -> float:
+    """``value`` as a Python float, or a ValueError naming the argument."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: {argument} must be a number, got {value!r}") from None
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:

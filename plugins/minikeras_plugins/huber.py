@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._keras_loss import KerasLoss
+from ._keras_loss import KerasLoss, as_float
 
 
 class Huber(KerasLoss):
@@ -16,7 +16,7 @@ class Huber(KerasLoss):
 
     def __init__(self, delta: float = 1.0, reduction: str | None = "sum_over_batch_size", name: str = "huber_loss",
                  dtype=None) -> None:
-        self.delta = float(delta)
+        self.delta = as_float("Huber", "delta", delta)
         if not self.delta > 0:
             raise ValueError(f"Huber: delta must be positive, got {delta!r}")
         self._set_keras_options(reduction, name, dtype)
