@@ -1,8 +1,12 @@
-"""The Optimizer protocol: in-place weight updates from gradients, with state per weight."""
+"""The Optimizer protocol: in-place weight updates from gradients, with state per weight, and Keras's common arguments."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+import inspect
+import math
+import warnings
+from abc import ABC, ABCMeta, abstractmethod
+from typing import Any
 
 import numpy as np
 
@@ -10,8 +14,33 @@ from ._config import Plugin
 from .arguments import positive_number
 from .registry import register_kind
 
+#: The arguments every Keras 3 optimizer takes after its own, in Keras's order.
+COMMON_ARGUMENTS = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum",
+                    "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps", "name")
+ACCUMULATOR = "gradient_accumulator"  # the state key of the gradient sum under gradient_accumulation_steps
 
-class Optimizer(Plugin, ABC):
+
+class _OptimizerMeta(ABCMeta):
+    """Lets every optimizer take Keras's common arguments, also one whose ``__init__`` does not list them.
+
+    A third party's ``__init__(self, learning_rate=0.01, beta=0.5)`` that calls
+    ``super().__init__(learning_rate)`` still accepts ``clipnorm=1.0``: the arguments of
+    ``COMMON_ARGUMENTS`` it neither lists nor takes through ``**kwargs`` are set after it ran.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any):
+        parameters = inspect.signature(cls.__init__).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            return super().__call__(*args, **kwargs)
+        common = {key: kwargs.pop(key) for key in COMMON_ARGUMENTS if key in kwargs and key not in parameters}
+        optimizer = super().__call__(*args, **kwargs)
+        if common:
+            optimizer._set_common_arguments({**{k: getattr(optimizer, k) for k in COMMON_ARGUMENTS}, **common})
+            optimizer._init_arguments.update(common)
+        return optimizer
+
+
+class Optimizer(Plugin, ABC, metaclass=_OptimizerMeta):
     """An optimizer updates a list of weight arrays in place from their gradients.
 
     Implement ``update(param, grad, state)`` for one weight: change ``param`` in place using
@@ -21,30 +50,101 @@ class Optimizer(Plugin, ABC):
     force. State belongs to a weight's position in the list given to ``apply``, is kept in the
     weight's dtype, and can be read out and restored with ``get_state`` / ``set_state``.
 
+    ``apply`` does what Keras 3's base optimizer does around each rule, so every optimizer has it:
+    the gradients are averaged over ``gradient_accumulation_steps`` calls (the weights move, and
+    ``iterations`` grows, at every n-th call only), then clipped (``clipnorm``: each array's
+    gradient to that L2 norm; ``global_clipnorm``: all gradients together to that norm;
+    ``clipvalue``: each entry to ``[-v, v]``; at most one of the three, 0 meaning off), then
+    ``w = w * (1 - weight_decay * lr)`` (decoupled weight decay), and then ``update``. The
+    gradients given are never changed. Keras's ``use_ema`` and ``loss_scale_factor`` are
+    refused (``NotImplementedError``).
+
     Set the class attribute ``elementwise = True`` when each entry's update depends on that entry
     (and its own state) alone, as in SGD, Adam, AdaGrad or RMSprop: the model may then hand the
     optimizer all weights as one flat array (and the gradients as another), so ``apply`` gets a
-    single weight and ``get_state`` has a single slot, shaped ``(number of weights,)``.
+    single weight and ``get_state`` has a single slot, shaped ``(number of weights,)``. An
+    instance with ``clipnorm`` set is not element-wise (each array's norm needs the arrays apart):
+    its ``elementwise`` reads False.
     """
 
     #: True when the update of each entry depends only on that entry's gradient and state, so
     #: the model may update all weights as one flat array.
     elementwise: bool = False
 
-    def __init__(self, learning_rate: float = 0.01) -> None:
-        self.learning_rate = positive_number(learning_rate, "learning_rate", type(self).__name__)
+    # Defaults for an optimizer whose __init__ never reached Optimizer.__init__.
+    weight_decay = clipvalue = global_clipnorm = ema_overwrite_frequency = loss_scale_factor = None
+    gradient_accumulation_steps = name = _clipnorm = None
+    use_ema, ema_momentum, _accumulated = False, 0.99, 0
+
+    def __init__(self, learning_rate: float = 0.01, weight_decay: float | None = None, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None, use_ema: bool = False,
+                 ema_momentum: float = 0.99, ema_overwrite_frequency: int | None = None,
+                 loss_scale_factor: float | None = None, gradient_accumulation_steps: int | None = None,
+                 name: str | None = None, **kwargs: Any) -> None:
+        owner = type(self).__name__
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn(f"{owner}: argument decay is no longer supported (as in Keras 3) and is ignored", stacklevel=2)
+            getattr(self, "_init_arguments", {}).pop("decay", None)
+        if kwargs:
+            raise ValueError(f"{owner}: argument(s) not recognized: {sorted(kwargs)}")
+        self.learning_rate = positive_number(learning_rate, "learning_rate", owner)
         self.iterations = 0
         self.state: list[dict[str, np.ndarray]] = []
+        self._set_common_arguments(dict(zip(COMMON_ARGUMENTS, (
+            weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency,
+            loss_scale_factor, gradient_accumulation_steps, name))))
+
+    def _set_common_arguments(self, values: dict) -> None:
+        owner = type(self).__name__
+        clipping = {k: values[k] for k in ("clipnorm", "clipvalue", "global_clipnorm") if values[k] is not None}
+        if len(clipping) > 1:
+            raise ValueError(f"{owner}: only one of clipnorm, clipvalue and global_clipnorm can be set, got {clipping}")
+        for key in ("weight_decay", "clipvalue", "global_clipnorm"):
+            setattr(self, key, _optional_non_negative(values[key], key, owner))
+        self.clipnorm = values["clipnorm"]
+        if values["use_ema"]:
+            raise NotImplementedError(f"{owner}: use_ema={values['use_ema']!r}: a moving average of the weights is not supported; expected False")
+        if values["loss_scale_factor"] is not None:
+            raise NotImplementedError(f"{owner}: loss_scale_factor={values['loss_scale_factor']!r}: Mini-Keras does no loss scaling; expected None")
+        self.ema_momentum, self.ema_overwrite_frequency = values["ema_momentum"], values["ema_overwrite_frequency"]
+        steps = values["gradient_accumulation_steps"]
+        if steps and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2):
+            raise ValueError(f"{owner}: gradient_accumulation_steps: expected an integer >= 2 or None, got {steps!r}")
+        self.gradient_accumulation_steps = int(steps) if steps else None
+        name = values["name"]
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"{owner}: name: expected a string or None, got {name!r}")
+        self.name = name if name is not None else owner.lower()
+
+    @property
+    def clipnorm(self) -> float | None:
+        """The L2 norm each weight's gradient is clipped to (None or 0: no clipping)."""
+        return self._clipnorm
+
+    @clipnorm.setter
+    def clipnorm(self, value: float | None) -> None:
+        self._clipnorm = _optional_non_negative(value, "clipnorm", type(self).__name__)
+        if self._clipnorm:
+            self.elementwise = False  # shadows the class's declaration for this instance
+        else:
+            self.__dict__.pop("elementwise", None)
 
     def get_config(self) -> dict:
-        """Return the constructor arguments, with the learning rate now in force."""
+        """Return the constructor arguments, with the learning rate and common arguments now in force."""
         config = super().get_config()
         config["learning_rate"] = self.learning_rate
+        config.update({key: getattr(self, key) for key in COMMON_ARGUMENTS if key in config and key != "name"})
         return config
 
     def create_state(self, param: np.ndarray) -> dict[str, np.ndarray]:
         """Return the state arrays for one weight (for example ``{"m": zeros, "v": zeros}``)."""
         return {}
+
+    def _new_slot(self, param: np.ndarray) -> dict[str, np.ndarray]:
+        slot = self.create_state(param)
+        if self.gradient_accumulation_steps:
+            slot[ACCUMULATOR] = np.zeros_like(param)
+        return slot
 
     @abstractmethod
     def update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray]) -> None:
@@ -60,14 +160,55 @@ class Optimizer(Plugin, ABC):
                     f"{type(self).__name__}: its state was built for weights of shapes {self._shapes()}, "
                     f"got {[p.shape for p in params]}; use a new optimizer for another model"
                 )
-            self.state = [self.create_state(p) for p in params]
+            self.state = [self._new_slot(p) for p in params]
             self._state_shapes = [p.shape for p in params]
         for index, (param, grad) in enumerate(zip(params, grads)):
             if grad.shape != param.shape:
                 raise ValueError(f"{type(self).__name__}: gradient {index} has shape {grad.shape}, its weight {param.shape}")
+        steps = self.gradient_accumulation_steps
+        if steps:
+            for grad, slot in zip(grads, self.state):
+                slot[ACCUMULATOR] += grad
+            self._accumulated += 1
+            if self._accumulated < steps:
+                return
+            grads = [np.divide(slot[ACCUMULATOR], steps, out=slot[ACCUMULATOR]) for slot in self.state]
         self.iterations += 1
-        for param, grad, state in zip(params, grads, self.state):
-            self.update(param, grad, state)
+        scales = self._clip_scales(grads)
+        decay = 1.0 - self.weight_decay * self.learning_rate if self.weight_decay else None
+        scratch = self.__dict__.get("_clip_scratch") or self.__dict__.setdefault("_clip_scratch", ScratchBuffers())
+        for param, grad, slot, scale in zip(params, grads, self.state, scales):
+            if self.clipvalue:
+                grad = np.clip(grad, -self.clipvalue, self.clipvalue, out=scratch(param))
+            elif scale is not None:
+                grad = np.multiply(grad, scale, out=scratch(param))
+            if decay is not None:
+                param *= decay
+            self.update(param, grad, slot)
+        if steps:
+            for slot in self.state:
+                slot[ACCUMULATOR][...] = 0
+            self._accumulated = 0
+
+    def _clip_scales(self, grads: list[np.ndarray]) -> list[float | None]:
+        """The factor each gradient is scaled by for ``clipnorm`` / ``global_clipnorm`` (None: unchanged).
+
+        As Keras: ``g * c / max(norm, c)``, by each array's norm or by the norm of all together;
+        a norm within ``c`` leaves the gradient exactly as it is.
+        """
+        norms = [math.sqrt(float(np.vdot(g, g))) for g in grads] if (self.clipnorm or self.global_clipnorm) else []
+        if self.clipnorm:
+            return [self.clipnorm / n if not n <= self.clipnorm else None for n in norms]
+        if self.global_clipnorm:
+            total = math.sqrt(sum(n * n for n in norms))
+            scale = self.global_clipnorm / total if not total <= self.global_clipnorm else None
+            return [scale] * len(grads)  # a NaN or infinite norm gives NaN weights, as in Keras
+        return [None] * len(grads)
+
+    def apply_gradients(self, grads_and_vars) -> None:
+        """Keras's form: one step from ``(gradient, weight)`` pairs."""
+        grads, params = zip(*grads_and_vars)
+        self.apply(list(params), list(grads))
 
     def _shapes(self) -> list[tuple]:
         return list(getattr(self, "_state_shapes", []))
@@ -76,13 +217,14 @@ class Optimizer(Plugin, ABC):
         """Return the step count and every state array (copies), to save and restore training exactly."""
         return {
             "iterations": self.iterations,
+            "accumulated": self._accumulated,
             "shapes": [list(s) for s in self._shapes()],
             "slots": [{k: v.copy() for k, v in s.items()} for s in self.state],
         }
 
     def set_state(self, state: dict) -> None:
         """Restore what ``get_state`` returned; slots holding other arrays than ``create_state`` makes are a ``ValueError``."""
-        expected = sorted(self.create_state(np.zeros(1)))
+        expected = sorted(self._new_slot(np.zeros(1)))
         for index, slot in enumerate(state["slots"]):
             if sorted(slot) != expected:
                 raise ValueError(
@@ -90,11 +232,25 @@ class Optimizer(Plugin, ABC):
                     "(state saved by another optimizer or another version of it)"
                 )
         self.iterations = int(state["iterations"])
+        self._accumulated = int(state.get("accumulated", 0))
         self.state = [{k: np.array(v) for k, v in slot.items()} for slot in state["slots"]]
         self._state_shapes = [tuple(s) for s in state.get("shapes", [])]
 
 
 register_kind("optimizer", "minikeras.optimizers", Optimizer)
+
+
+def _optional_non_negative(value: Any, argument: str, owner: str) -> float | None:
+    """``None``, or ``value`` as a finite ``float`` >= 0."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and number >= 0):
+        raise ValueError(f"{owner}: {argument}: expected None or a number >= 0, got {value!r}")
+    return number
 
 
 class ScratchBuffers:
