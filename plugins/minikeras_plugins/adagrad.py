@@ -17,13 +17,19 @@ class AdaGradOptimizer(Optimizer):
     ``w = w - lr * g / sqrt(acc + eps)``.
 
     As in Keras, ``initial_accumulator_value`` must be >= 0; unlike Keras, ``epsilon`` must be
-    positive, so that a zero gradient with a zero accumulator never gives 0/0.
+    positive, so that a zero gradient with a zero accumulator never gives 0/0. The arguments after
+    ``epsilon`` are Keras's common ones (clipping, weight decay, ...): see ``minikeras_core.Optimizer``.
     """
 
     elementwise = True
 
-    def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1, epsilon: float = 1e-7) -> None:
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1, epsilon: float = 1e-7,
+                 weight_decay: float | None = None, clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, use_ema: bool = False, ema_momentum: float = 0.99,
+                 ema_overwrite_frequency: int | None = None, loss_scale_factor: float | None = None,
+                 gradient_accumulation_steps: int | None = None, name: str | None = None, **kwargs) -> None:
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+                         ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps, name, **kwargs)
         initial_accumulator_value = float(initial_accumulator_value)
         if not (math.isfinite(initial_accumulator_value) and initial_accumulator_value >= 0.0):
             raise ValueError(f"{type(self).__name__}: initial_accumulator_value must be a number >= 0, got {initial_accumulator_value}")

@@ -13,13 +13,19 @@ class GradientDescentOptimizer(Optimizer):
 
     Without momentum: ``w = w - lr * g``. With momentum ``m``: ``v = m * v - lr * g``, then
     ``w = w + v``, or with Nesterov ``w = w + m * v - lr * g``. As in Keras, the velocity ``v``
-    (zeros at the start) exists only when ``momentum`` is not 0.
+    (zeros at the start) exists only when ``momentum`` is not 0. The arguments after ``nesterov``
+    are Keras's common ones (clipping, weight decay, ...): see ``minikeras_core.Optimizer``.
     """
 
     elementwise = True  # each entry's update is its own: the model may update one flat buffer
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float | None = None, clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, use_ema: bool = False, ema_momentum: float = 0.99,
+                 ema_overwrite_frequency: int | None = None, loss_scale_factor: float | None = None,
+                 gradient_accumulation_steps: int | None = None, name: str | None = None, **kwargs) -> None:
+        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum,
+                         ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps, name, **kwargs)
         self.momentum = fraction(momentum, "momentum", type(self).__name__, include_one=True)
         self.nesterov = bool(nesterov)
         self._scratch = ScratchBuffers()
@@ -52,5 +58,11 @@ class GradientDescentOptimizer(Optimizer):
 class NesterovGradientDescentOptimizer(GradientDescentOptimizer):
     """Gradient descent with Nesterov momentum 0.9 by default: the original README's "with Nesterov"."""
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9, nesterov: bool = True) -> None:
-        super().__init__(learning_rate, momentum, nesterov)
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9, nesterov: bool = True,
+                 weight_decay: float | None = None, clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, use_ema: bool = False, ema_momentum: float = 0.99,
+                 ema_overwrite_frequency: int | None = None, loss_scale_factor: float | None = None,
+                 gradient_accumulation_steps: int | None = None, name: str | None = None, **kwargs) -> None:
+        super().__init__(learning_rate, momentum, nesterov, weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema,
+                         ema_momentum, ema_overwrite_frequency, loss_scale_factor, gradient_accumulation_steps, name,
+                         **kwargs)
