@@ -25,11 +25,18 @@ def ref_sgd(w: float, g: float, s: dict, t: int, learning_rate=0.01, momentum=0.
     return w + s["velocity"]
 
 
-def ref_adam(w: float, g: float, s: dict, t: int, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7) -> float:
+def ref_adam(w: float, g: float, s: dict, t: int, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False) -> float:
     s["m"] = beta_1 * s.get("m", 0.0) + (1 - beta_1) * g
     s["v"] = beta_2 * s.get("v", 0.0) + (1 - beta_2) * g * g
+    v = s["v"]
+    if amsgrad:
+        v = s["v_max"] = max(s.get("v_max", 0.0), s["v"])
     a = learning_rate * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
-    return w - a * s["m"] / (math.sqrt(s["v"]) + epsilon)
+    return w - a * s["m"] / (math.sqrt(v) + epsilon)
+
+
+def ref_adamw(w: float, g: float, s: dict, t: int, learning_rate=0.001, weight_decay=0.004, **adam) -> float:
+    return ref_adam(w - w * weight_decay * learning_rate, g, s, t, learning_rate, **adam)
 
 
 def ref_adagrad(w: float, g: float, s: dict, t: int, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7) -> float:
@@ -37,13 +44,42 @@ def ref_adagrad(w: float, g: float, s: dict, t: int, learning_rate=0.001, initia
     return w - learning_rate * g / math.sqrt(s["accumulator"] + epsilon)
 
 
-def ref_rmsprop(w: float, g: float, s: dict, t: int, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7) -> float:
+def ref_rmsprop(w: float, g: float, s: dict, t: int, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False) -> float:
     s["v"] = rho * s.get("v", 0.0) + (1 - rho) * g * g
-    inc = learning_rate * g / math.sqrt(s["v"] + epsilon)
+    denominator = s["v"] + epsilon
+    if centered:
+        s["mean"] = rho * s.get("mean", 0.0) + (1 - rho) * g
+        denominator = s["v"] - s["mean"] ** 2 + epsilon
+    inc = learning_rate * g / math.sqrt(denominator)
     if momentum > 0:
         s["m"] = momentum * s.get("m", 0.0) + inc
         return w - s["m"]
     return w - inc
+
+
+def ref_adadelta(w: float, g: float, s: dict, t: int, learning_rate=0.001, rho=0.95, epsilon=1e-7) -> float:
+    s["accumulated_grad"] = rho * s.get("accumulated_grad", 0.0) + (1 - rho) * g * g
+    delta = -math.sqrt(s.get("accumulated_delta", 0.0) + epsilon) / math.sqrt(s["accumulated_grad"] + epsilon) * g
+    s["accumulated_delta"] = rho * s.get("accumulated_delta", 0.0) + (1 - rho) * delta * delta
+    return w + learning_rate * delta
+
+
+def ref_adamax(w: float, g: float, s: dict, t: int, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7) -> float:
+    s["m"] = beta_1 * s.get("m", 0.0) + (1 - beta_1) * g
+    s["u"] = max(beta_2 * s.get("u", 0.0), abs(g))
+    return w - learning_rate * s["m"] / ((1 - beta_1**t) * (s["u"] + epsilon))
+
+
+def ref_nadam(w: float, g: float, s: dict, t: int, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7) -> float:
+    def u(step):  # Dozat's momentum schedule
+        return beta_1 * (1 - 0.5 * 0.96**step)
+
+    product = math.prod(u(i) for i in range(1, t + 1))
+    s["m"] = beta_1 * s.get("m", 0.0) + (1 - beta_1) * g
+    s["v"] = beta_2 * s.get("v", 0.0) + (1 - beta_2) * g * g
+    m_hat = u(t + 1) * s["m"] / (1 - product * u(t + 1)) + (1 - u(t)) * g / (1 - product)
+    v_hat = s["v"] / (1 - beta_2**t)
+    return w - learning_rate * m_hat / (math.sqrt(v_hat) + epsilon)
 
 
 # (registered name, constructor kwargs, reference rule, the reference's kwargs)
@@ -58,7 +94,18 @@ CASES = [
     ("adagrad", {"learning_rate": 0.1, "initial_accumulator_value": 0.5, "epsilon": 0.01}, ref_adagrad, {"learning_rate": 0.1, "initial_accumulator_value": 0.5, "epsilon": 0.01}),
     ("rmsprop", {}, ref_rmsprop, {}),
     ("rmsprop", {"learning_rate": 0.1, "rho": 0.5, "momentum": 0.8, "epsilon": 0.01}, ref_rmsprop, {"learning_rate": 0.1, "rho": 0.5, "momentum": 0.8, "epsilon": 0.01}),
+    ("adam", {"learning_rate": 0.1, "beta_2": 0.5, "amsgrad": True}, ref_adam, {"learning_rate": 0.1, "beta_2": 0.5, "amsgrad": True}),
+    ("rmsprop", {"learning_rate": 0.1, "rho": 0.8, "momentum": 0.5, "centered": True}, ref_rmsprop, {"learning_rate": 0.1, "rho": 0.8, "momentum": 0.5, "centered": True}),
+    ("adadelta", {}, ref_adadelta, {}),
+    ("adadelta", {"learning_rate": 1.0, "rho": 0.8, "epsilon": 1e-3}, ref_adadelta, {"learning_rate": 1.0, "rho": 0.8, "epsilon": 1e-3}),
+    ("adamax", {}, ref_adamax, {}),
+    ("adamax", {"learning_rate": 0.1, "beta_1": 0.5, "beta_2": 0.8, "epsilon": 0.1}, ref_adamax, {"learning_rate": 0.1, "beta_1": 0.5, "beta_2": 0.8, "epsilon": 0.1}),
+    ("nadam", {}, ref_nadam, {}),
+    ("nadam", {"learning_rate": 0.1, "beta_1": 0.5, "beta_2": 0.8, "epsilon": 0.1}, ref_nadam, {"learning_rate": 0.1, "beta_1": 0.5, "beta_2": 0.8, "epsilon": 0.1}),
+    ("adamw", {}, ref_adamw, {}),
+    ("adamw", {"learning_rate": 0.1, "weight_decay": 0.2, "amsgrad": True}, ref_adamw, {"learning_rate": 0.1, "weight_decay": 0.2, "amsgrad": True}),
 ]
+NAMES = ["sgd", "nesterov", "adam", "adagrad", "rmsprop", "adadelta", "adamax", "nadam", "adamw"]
 CASE_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kwargs.items()) or 'defaults'}" for name, kwargs, _, _ in CASES]
 
 # Small fixed weights of two shapes, and a gradient that depends on the weight and the step.
@@ -109,8 +156,9 @@ def test_three_steps_match_hand_computation(name, kwargs, rule, ref_kwargs):
     assert optimizer.iterations == 3
     # The state holds the same moments as the hand computation, entry by entry.
     for i, state in enumerate(optimizer.get_state()["slots"]):
-        if name == "adam":  # kept without their (1 - beta) factors: see AdamOptimizer
-            state = {"m": state["m_sum"] * (1 - optimizer.beta_1), "v": state["v_sum"] * (1 - optimizer.beta_2)}
+        if name in ("adam", "adamw"):  # kept without their (1 - beta) factors: see AdamOptimizer
+            state = {key.replace("_sum", ""): array * (1 - (optimizer.beta_1 if key == "m_sum" else optimizer.beta_2))
+                     for key, array in state.items()}
         assert set(state) == set(slots[i][0])
         for key, array in state.items():
             np.testing.assert_allclose(array.ravel(), [s[key] for s in slots[i]], rtol=0, atol=1e-6)
@@ -150,7 +198,7 @@ def test_sgd_nesterov_differs_from_plain_momentum():
     assert np.max(np.abs(weights[True][0] - weights[False][0])) > 1e-3
 
 
-@pytest.mark.parametrize("name", ["sgd", "nesterov", "adam", "adagrad", "rmsprop"])
+@pytest.mark.parametrize("name", NAMES)
 def test_learning_rate_set_after_construction_is_used(name):
     # fit(learning_rate=...) sets the attribute: the following steps must use it.
     changed = mk.get("optimizer", name)
@@ -166,10 +214,19 @@ def test_learning_rate_set_after_construction_is_used(name):
 
 # -- dtype, state, edge cases --------------------------------------------------------------------
 
-ALL = [(name, kwargs) for name, kwargs, _, _ in CASES]
+# Keras's common arguments on top of the rules (their numbers are checked in test_optimizers_keras.py).
+WITH_COMMON = [
+    ("sgd", {"learning_rate": 0.1, "momentum": 0.9, "clipnorm": 0.5}),
+    ("adam", {"learning_rate": 0.1, "global_clipnorm": 0.5, "weight_decay": 0.1}),
+    ("rmsprop", {"learning_rate": 0.1, "clipvalue": 0.2}),
+    ("nadam", {"learning_rate": 0.1, "gradient_accumulation_steps": 2, "clipnorm": 1.0}),
+    ("adamw", {"learning_rate": 0.1, "gradient_accumulation_steps": 2, "amsgrad": True}),
+]
+ALL = [(name, kwargs) for name, kwargs, _, _ in CASES] + WITH_COMMON
+ALL_IDS = CASE_IDS + [f"{name}-{'-'.join(f'{k}={v}' for k, v in kwargs.items())}" for name, kwargs in WITH_COMMON]
 
 
-@pytest.mark.parametrize("name, kwargs", ALL, ids=CASE_IDS)
+@pytest.mark.parametrize("name, kwargs", ALL, ids=ALL_IDS)
 def test_float32_stays_float32(name, kwargs):
     optimizer = mk.get("optimizer", name, **kwargs)
     weights = [w.astype(np.float32) for w in W0]
@@ -183,7 +240,7 @@ def test_float32_stays_float32(name, kwargs):
     np.testing.assert_allclose(weights[0], reference[0], rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("name, kwargs", ALL, ids=CASE_IDS)
+@pytest.mark.parametrize("name, kwargs", ALL, ids=ALL_IDS)
 def test_float64_gradients_do_not_upcast_float32_weights(name, kwargs):
     optimizer = mk.get("optimizer", name, **kwargs)
     weights = [w.astype(np.float32) for w in W0]
@@ -193,24 +250,24 @@ def test_float64_gradients_do_not_upcast_float32_weights(name, kwargs):
     assert all(a.dtype == np.float32 for state in optimizer.get_state()["slots"] for a in state.values())
 
 
-@pytest.mark.parametrize("name, kwargs", ALL, ids=CASE_IDS)
+@pytest.mark.parametrize("name, kwargs", ALL, ids=ALL_IDS)
 def test_state_restored_into_fresh_optimizer_continues_exactly(name, kwargs):
     original = mk.get("optimizer", name, **kwargs)
     weights = [w.copy() for w in W0]
-    run(original, weights, 2)
+    run(original, weights, 3)  # with gradient_accumulation_steps=2: one update, one gradient pending
     saved_state, saved_weights = original.get_state(), [w.copy() for w in weights]
-    run(original, weights, 3, start=2)
+    run(original, weights, 3, start=3)
 
     resumed = mk.get("optimizer", name, **kwargs)
     resumed.set_state(saved_state)
-    assert resumed.iterations == 2
+    assert resumed.iterations == (1 if "gradient_accumulation_steps" in kwargs else 3)
     restarted = [w.copy() for w in saved_weights]
-    run(resumed, saved_weights, 3, start=2)
+    run(resumed, saved_weights, 3, start=3)
     for a, b in zip(weights, saved_weights):
         np.testing.assert_array_equal(a, b)
     if saved_state["slots"][0] or name == "adam":
         # Without the state (or, for Adam, the step count) a fresh optimizer would not continue the same way.
-        run(mk.get("optimizer", name, **kwargs), restarted, 3, start=2)
+        run(mk.get("optimizer", name, **kwargs), restarted, 3, start=3)
         assert not np.allclose(restarted[0], weights[0])
 
 
@@ -224,7 +281,7 @@ def test_get_state_returns_copies():
     assert not np.array_equal(state["slots"][0]["m_sum"], optimizer.get_state()["slots"][0]["m_sum"])
 
 
-@pytest.mark.parametrize("name, kwargs", ALL, ids=CASE_IDS)
+@pytest.mark.parametrize("name, kwargs", ALL, ids=ALL_IDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_zero_gradient_changes_nothing(name, kwargs, dtype):
     optimizer = mk.get("optimizer", name, **kwargs)
@@ -232,12 +289,18 @@ def test_zero_gradient_changes_nothing(name, kwargs, dtype):
     with np.errstate(all="raise"):  # a 0/0 anywhere fails the test
         for _ in range(3):
             optimizer.apply(weights, [np.zeros_like(w) for w in weights])
+    # Nothing but weight decay (AdamW's, on by default) moves them: w (1 - weight_decay * lr) a step.
+    decay = (1 - (optimizer.weight_decay or 0.0) * optimizer.learning_rate) ** optimizer.iterations  # once an update
     for got, start in zip(weights, W0):
-        np.testing.assert_array_equal(got, start.astype(dtype))
+        np.testing.assert_allclose(got, start.astype(dtype) * decay, rtol=1e-6 if dtype == np.float32 else 1e-15, atol=0)
+        if decay == 1:
+            np.testing.assert_array_equal(got, start.astype(dtype))
 
 
-@pytest.mark.parametrize("name, kwargs", ALL, ids=CASE_IDS)
+@pytest.mark.parametrize("name, kwargs", ALL, ids=ALL_IDS)
 def test_parameters_of_different_shapes_keep_separate_state(name, kwargs):
+    if "global_clipnorm" in kwargs:
+        pytest.skip("global_clipnorm scales every gradient by the norm of all of them together")
     # Two weights stepped together end where each ends stepped alone.
     together = [w.copy() for w in W0]
     run(mk.get("optimizer", name, **kwargs), together, 3)
@@ -249,7 +312,7 @@ def test_parameters_of_different_shapes_keep_separate_state(name, kwargs):
         np.testing.assert_array_equal(together[i], alone)
 
 
-@pytest.mark.parametrize("name", ["sgd", "nesterov", "adam", "adagrad", "rmsprop"])
+@pytest.mark.parametrize("name", NAMES)
 def test_declares_elementwise(name):
     assert mk.get("optimizer", name).elementwise is True
     assert mk.Optimizer.elementwise is False
@@ -277,6 +340,24 @@ def test_declares_elementwise(name):
         ("rmsprop", "momentum", 1.0),
         ("rmsprop", "momentum", -0.2),
         ("rmsprop", "epsilon", 0.0),
+        ("adadelta", "rho", 1.0),
+        ("adadelta", "epsilon", 0.0),
+        ("adadelta", "learning_rate", 0.0),
+        ("adamax", "beta_1", 1.0),
+        ("adamax", "beta_2", -0.5),
+        ("adamax", "epsilon", -1.0),
+        ("nadam", "beta_1", 1.5),
+        ("nadam", "epsilon", 0.0),
+        ("adamw", "weight_decay", -0.1),
+        ("adamw", "weight_decay", None),
+        ("adamw", "beta_2", 1.0),
+        ("sgd", "weight_decay", float("nan")),
+        ("adam", "clipnorm", -1.0),
+        ("adam", "clipvalue", "big"),
+        ("rmsprop", "global_clipnorm", float("inf")),
+        ("adagrad", "gradient_accumulation_steps", 1),
+        ("adagrad", "gradient_accumulation_steps", 2.5),
+        ("nadam", "name", 3),
     ],
 )
 def test_invalid_arguments_raise_naming_the_argument(name, argument, value):
@@ -284,7 +365,7 @@ def test_invalid_arguments_raise_naming_the_argument(name, argument, value):
         mk.get("optimizer", name, **{argument: value})
 
 
-@pytest.mark.parametrize("name", ["sgd", "nesterov", "adam", "adagrad", "rmsprop"])
+@pytest.mark.parametrize("name", NAMES)
 def test_config_round_trips(name):
     optimizer = mk.get("optimizer", name)
     optimizer.learning_rate = 0.02
@@ -331,6 +412,11 @@ QUADRATIC = [
     ("adagrad", {"learning_rate": 0.5}, 300, 1e-4),
     ("rmsprop", {"learning_rate": 0.01}, 500, 2e-2),
     ("rmsprop", {"learning_rate": 0.01, "momentum": 0.5}, 400, 2e-2),
+    ("rmsprop", {"learning_rate": 0.01, "centered": True}, 500, 2e-2),
+    ("adadelta", {"learning_rate": 1.0, "epsilon": 1e-3}, 500, 1e-4),
+    ("adamax", {"learning_rate": 0.05}, 300, 1e-3),
+    ("nadam", {"learning_rate": 0.05}, 300, 1e-3),
+    ("adamw", {"learning_rate": 0.05}, 300, 3e-3),  # the decay moves the minimum towards 0 a little
 ]
 ROSENBROCK = [
     ("sgd", {"learning_rate": 1e-3}, 25000, 1e-2),
@@ -349,7 +435,7 @@ def test_convex_quadratic_reaches_minimum(name, kwargs, steps, tolerance):
     assert np.max(np.abs(x - QUAD_MIN)) < tolerance, x
 
 
-@pytest.mark.parametrize("name", ["sgd", "nesterov", "adam", "adagrad", "rmsprop"])
+@pytest.mark.parametrize("name", NAMES)
 def test_conformance_cases_reach_a_quadratic_minimum(name):
     # The declared cases exist because the default rates are too slow for a few hundred steps.
     cls = type(mk.get("optimizer", name))
@@ -417,3 +503,186 @@ def test_state_of_another_layout_is_refused_by_name():
     state["slots"] = [{"m": slot["m_sum"], "v": slot["v_sum"]} for slot in state["slots"]]  # Keras's names
     with pytest.raises(ValueError, match=r"AdamOptimizer.set_state: slot 0 holds \['m', 'v'\], expected \['m_sum', 'v_sum'\]"):
         mk.get("optimizer", "adam").set_state(state)
+
+
+# -- Keras's common arguments: clipping, weight decay, gradient accumulation -----------------------
+
+
+def test_clipnorm_makes_an_optimizer_not_elementwise():
+    assert mk.get("optimizer", "adam", clipnorm=1.0).elementwise is False
+    for kwargs in ({}, {"clipnorm": 0.0}, {"clipvalue": 0.5}, {"global_clipnorm": 1.0}, {"weight_decay": 0.1},
+                   {"gradient_accumulation_steps": 2}):
+        assert mk.get("optimizer", "adam", **kwargs).elementwise is True, kwargs
+    optimizer = mk.get("optimizer", "sgd")
+    optimizer.clipnorm = 2.0
+    assert optimizer.elementwise is False and type(optimizer).elementwise is True
+    optimizer.clipnorm = None
+    assert optimizer.elementwise is True
+
+
+def test_clipnorm_scales_each_array_to_that_norm():
+    grads = [np.array([[3.0, 4.0]]), np.array([0.3, 0.4])]  # norms 5 and 0.5
+    weights = [np.zeros((1, 2)), np.zeros(2)]
+    mk.get("optimizer", "sgd", learning_rate=1.0, clipnorm=1.0).apply(weights, grads)
+    np.testing.assert_allclose(weights[0], [[-0.6, -0.8]], rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(weights[1], [-0.3, -0.4])  # within the norm: unchanged
+    np.testing.assert_array_equal(grads[0], [[3.0, 4.0]])  # the gradients given are left alone
+
+
+def test_global_clipnorm_scales_all_arrays_by_their_joint_norm():
+    grads = [np.array([[3.0, 4.0]]), np.array([0.3, 0.4])]
+    weights = [np.zeros((1, 2)), np.zeros(2)]
+    mk.get("optimizer", "sgd", learning_rate=1.0, global_clipnorm=1.0).apply(weights, grads)
+    scale = 1.0 / math.sqrt(25.25)
+    np.testing.assert_allclose(weights[0], [[-3.0 * scale, -4.0 * scale]], rtol=1e-15)
+    np.testing.assert_allclose(weights[1], [-0.3 * scale, -0.4 * scale], rtol=1e-15)
+
+
+def test_clipvalue_clips_each_entry():
+    weights = [np.zeros(4)]
+    grads = [np.array([-2.0, -0.1, 0.2, 3.0])]
+    mk.get("optimizer", "sgd", learning_rate=1.0, clipvalue=0.5).apply(weights, grads)
+    np.testing.assert_array_equal(weights[0], [0.5, 0.1, -0.2, -0.5])
+    np.testing.assert_array_equal(grads[0], [-2.0, -0.1, 0.2, 3.0])
+
+
+def test_weight_decay_is_decoupled_and_comes_before_the_update():
+    # Keras 3: w = w - w * weight_decay * lr, then the rule on the (clipped) gradient.
+    w, g = np.array([2.0, -1.0]), np.array([0.5, 0.25])
+    weights = [w.copy()]
+    mk.get("optimizer", "sgd", learning_rate=0.1, weight_decay=0.5, clipvalue=0.3).apply(weights, [g])
+    np.testing.assert_allclose(weights[0], w * (1 - 0.05) - 0.1 * np.minimum(g, 0.3), rtol=0, atol=1e-15)
+
+
+def test_only_one_clipping_argument():
+    with pytest.raises(ValueError, match="only one of clipnorm, clipvalue and global_clipnorm"):
+        mk.get("optimizer", "adam", clipnorm=1.0, clipvalue=0.5)
+
+
+def test_gradient_accumulation_steps_apply_the_mean_gradient_every_nth_call():
+    rng = np.random.default_rng(0)
+    grads = [[rng.normal(size=w.shape) for w in W0] for _ in range(6)]
+    accumulating = mk.get("optimizer", "adam", learning_rate=0.1, gradient_accumulation_steps=3)
+    plain = mk.get("optimizer", "adam", learning_rate=0.1)
+    a, b = [w.copy() for w in W0], [w.copy() for w in W0]
+    for k, g in enumerate(grads):
+        accumulating.apply(a, g)
+        if k % 3 < 2:
+            assert accumulating.iterations == k // 3
+            continue
+        plain.apply(b, [sum(grads[j][i] for j in range(k - 2, k + 1)) / 3 for i in range(2)])
+        assert accumulating.iterations == plain.iterations == (k + 1) // 3
+        for x, y in zip(a, b):
+            np.testing.assert_allclose(x, y, rtol=0, atol=1e-15)
+    assert not np.allclose(a[0], W0[0])
+
+
+class PerArraySGD(type(mk.get("optimizer", "sgd"))):
+    """The same rule, declared not element-wise, so the model keeps one update per weight array."""
+
+    elementwise = False
+
+
+def _digits_model(optimizer) -> mk.Sequential:
+    model = mk.Sequential(seed=0, dtype="float64")
+    model.add("dense", units=16, activation="relu", input_size=(64,))
+    model.add("dense", units=10, activation="softmax")
+    model.compile("categorical_cross_entropy", optimizer=optimizer)
+    return model
+
+
+def _train(optimizer) -> list[np.ndarray]:
+    X, y = mk.datasets.load_digits()
+    model = _digits_model(optimizer)
+    model.fit(X[:256].reshape(256, 64) / 16.0, y[:256], n_epochs=2, batch_size=32, shuffle=False, verbose=0)
+    return model.get_weights()
+
+
+@pytest.mark.parametrize("kwargs", [{"clipnorm": 0.05}, {"clipvalue": 0.002}, {"global_clipnorm": 0.05}, {"weight_decay": 0.5}],
+                         ids=lambda kwargs: next(iter(kwargs)))
+def test_training_with_clipping_equals_per_array_updates(kwargs):
+    # clipnorm needs each array apart, so its optimizer is not element-wise and the model keeps the
+    # arrays; clipvalue, global_clipnorm and weight decay work on the model's one flat buffer.
+    optimizer = mk.get("optimizer", "sgd", learning_rate=0.1, momentum=0.9, **kwargs)
+    assert optimizer.elementwise is ("clipnorm" not in kwargs)
+    got = _train(optimizer)
+    assert len(optimizer.get_state()["slots"]) == (4 if "clipnorm" in kwargs else 1)  # per array, or flat
+    want = _train(PerArraySGD(0.1, 0.9, **kwargs))
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+    unclipped = _train(PerArraySGD(0.1, 0.9))
+    assert not np.allclose(got[0], unclipped[0], rtol=0, atol=1e-4)  # the argument did something
+
+
+def test_clipnorm_on_one_flat_buffer_would_clip_the_wrong_norm():
+    # Why clipnorm turns elementwise off: forced onto the flat buffer, it clips the norm of all weights.
+    forced = mk.get("optimizer", "sgd", learning_rate=0.1, momentum=0.9, clipnorm=0.05)
+    forced.__dict__["elementwise"] = True
+    got = _train(forced)
+    assert len(forced.get_state()["slots"]) == 1
+    want = _train(PerArraySGD(0.1, 0.9, clipnorm=0.05))
+    assert not np.allclose(got[0], want[0], rtol=0, atol=1e-6)
+
+
+class Halving(mk.Optimizer):
+    """A third party's optimizer whose __init__ lists none of Keras's common arguments."""
+
+    elementwise = True
+
+    def __init__(self, learning_rate: float = 0.1, factor: float = 0.5) -> None:
+        super().__init__(learning_rate)
+        self.factor = factor
+
+    def update(self, param, grad, state):
+        param -= self.learning_rate * self.factor * grad
+
+
+def test_a_third_party_optimizer_takes_keras_common_arguments():
+    optimizer = Halving(0.2, factor=1.0, clipnorm=1.0, weight_decay=0.5)
+    assert optimizer.elementwise is False and optimizer.clipnorm == 1.0
+    config = optimizer.get_config()
+    assert config == {"learning_rate": 0.2, "factor": 1.0, "clipnorm": 1.0, "weight_decay": 0.5}
+    rebuilt = Halving.from_config(config)
+    weights, again = [np.array([3.0, 4.0])], [np.array([3.0, 4.0])]
+    optimizer.apply(weights, [np.array([6.0, 8.0])])
+    rebuilt.apply(again, [np.array([6.0, 8.0])])
+    np.testing.assert_allclose(weights[0], np.array([3.0, 4.0]) * 0.9 - 0.2 * np.array([0.6, 0.8]), rtol=1e-15)
+    np.testing.assert_array_equal(weights[0], again[0])
+    assert Halving().get_config() == {"learning_rate": 0.1, "factor": 0.5}
+    assert Halving(global_clipnorm=2.0).elementwise is True
+    with pytest.raises(ValueError, match="only one of"):
+        Halving(clipnorm=1.0, clipvalue=1.0)
+    with pytest.raises(TypeError):
+        Halving(momentum=0.9)  # not a common argument: the class's own signature decides
+
+
+@pytest.mark.parametrize("kwargs", [{"use_ema": True}, {"loss_scale_factor": 128.0}], ids=["use_ema", "loss_scale_factor"])
+def test_unsupported_keras_arguments_are_refused_by_name(kwargs):
+    with pytest.raises(NotImplementedError, match=next(iter(kwargs))):
+        mk.get("optimizer", "adam", **kwargs)
+
+
+def test_apply_gradients_takes_keras_gradient_weight_pairs():
+    w = np.array([1.0, 2.0])
+    mk.get("optimizer", "sgd", learning_rate=0.5).apply_gradients([(np.array([1.0, -1.0]), w)])
+    np.testing.assert_array_equal(w, [0.5, 2.5])
+
+
+def test_config_with_common_arguments_round_trips():
+    optimizer = mk.get("optimizer", "adamw", learning_rate=0.01, clipnorm=1.0, gradient_accumulation_steps=2, name="opt")
+    config = optimizer.get_config()
+    assert config["clipnorm"] == 1.0 and config["gradient_accumulation_steps"] == 2 and config["weight_decay"] == 0.004
+    assert optimizer.name == "opt"
+    assert type(optimizer).from_config(config).get_config() == config
+
+
+@pytest.mark.parametrize("keras_name, name", [("SGD", "sgd"), ("Adam", "adam"), ("RMSprop", "rmsprop"), ("Adagrad", "adagrad")])
+def test_keras_names_and_original_readme_names_resolve(keras_name, name):
+    from minikeras_core import optimizers
+
+    cls = type(mk.get("optimizer", name))
+    assert type(mk.get("optimizer", keras_name)) is cls is getattr(optimizers, keras_name)
+    original = {"sgd": "GradientDescentOptimizer", "adam": "AdamOptimizer", "rmsprop": "RMSpropOptimizer",
+                "adagrad": "AdaGradOptimizer"}[name]
+    assert getattr(optimizers, original) is cls
+    assert optimizers.NesterovGradientDescentOptimizer().nesterov is True
