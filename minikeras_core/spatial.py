@@ -1,11 +1,16 @@
 """Geometry of 2-D sliding-window layers (Conv2D, MaxPool2D, and any a plugin adds): arguments, padding, windows.
 
 Shared by every such layer so that padding and window rules (Keras's "valid"/"same") are written
-once. Images are ``(n, height, width, channels)``.
+once. Images are ``(n, height, width, channels)``. Output ``(y, x)`` sees the window
+``Xp[y*sh : y*sh + kh, x*sw : x*sw + kw]`` of the padded input ``Xp``; seen the other way, kernel
+offset ``(i, j)`` meets the strided grid ``Xp[i::sh, j::sw]`` (``offset_slice``), one input per
+output. Layers loop over the ``kh * kw`` offsets (``offsets``) rather than over pixels. Patch
+matrices (im2col) are in the sibling module ``patches``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -73,13 +78,19 @@ def plan(owner: str, input_shape: tuple, k: tuple, s: tuple, padding) -> tuple[t
 
 def pad(X: np.ndarray, pads: tuple[int, int, int, int], fill: float = 0.0) -> np.ndarray:
     """``X`` with ``fill`` around height and width (``X`` itself when there is nothing to add)."""
-    top, bottom, left, right = pads
+    top, _, left, _ = pads
     if not any(pads):
         return X
-    n, h, w, c = X.shape
-    out = np.full((n, h + top + bottom, w + left + right, c), fill, dtype=X.dtype)
-    out[:, top : top + h, left : left + w, :] = X
+    out = np.full(padded_shape(X.shape, pads), fill, dtype=X.dtype)
+    out[:, top : top + X.shape[1], left : left + X.shape[2], :] = X
     return out
+
+
+def padded_shape(shape: tuple, pads: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """The shape of ``pad(X, pads)`` for ``X`` of shape ``(n, height, width, channels)``."""
+    n, h, w, c = shape
+    top, bottom, left, right = pads
+    return n, h + top + bottom, w + left + right, c
 
 
 def crop(Xp: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
@@ -110,3 +121,10 @@ def offset_slice(i: int, j: int, s: tuple[int, int], out: tuple[int, int]) -> tu
         slice(j, j + s[1] * (out[1] - 1) + 1, s[1]),
         slice(None),
     )
+
+
+def offsets(k: tuple[int, int], s: tuple[int, int], out: tuple[int, int]) -> Iterator[tuple[int, int, tuple]]:
+    """Yield ``(i, j, offset_slice(i, j, s, out))`` for every kernel offset, in row-major order."""
+    for i in range(k[0]):
+        for j in range(k[1]):
+            yield i, j, offset_slice(i, j, s, out)

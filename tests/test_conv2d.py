@@ -7,7 +7,7 @@ import pytest
 from _layer_checks import built, check_gradients, check_skips_input_grad
 from scipy import signal
 
-from minikeras_core import Sequential, get
+from minikeras_core import Sequential, get, patches, spatial
 from minikeras_core.datasets import load_digits
 
 
@@ -128,7 +128,7 @@ def test_prediction_in_blocks_matches_one_pass_and_keeps_nothing(channels, ksize
 @pytest.mark.parametrize("channels", [1, 8])
 @pytest.mark.parametrize("activation, use_bias", [(None, True), ("tanh", True), ("sigmoid", False), ("softmax", True)])
 def test_prediction_in_blocks_applies_any_activation_in_place(channels, activation, use_bias) -> None:
-    """Blocks write into the output and activate it there: element-wise with or without an in-place form, or softmax."""
+    """Blocks write into the output, which the activation then overwrites: element-wise with or without an in-place form, or softmax."""
     layer = built("conv2d", (5, 5, channels), ksize=2, stride=(1, 2), filters=3, activation=activation, use_bias=use_bias,
                   dtype="float32")
     if use_bias:
@@ -138,6 +138,44 @@ def test_prediction_in_blocks_applies_any_activation_in_place(channels, activati
     expected = {None: Z, "tanh": np.tanh(Z), "sigmoid": 1 / (1 + np.exp(-Z)),
                 "softmax": np.exp(Z) / np.exp(Z).sum(axis=-1, keepdims=True)}[activation]
     np.testing.assert_allclose(layer.forward(X), expected, rtol=1e-4, atol=1e-5)
+
+
+def reference_patches(Xp, k, s, out, ones):
+    """P by plain loops: a row per (sample, y, x), the window flattened as (i, j, c), then a 1 if ``ones``."""
+    rows = []
+    for b in range(len(Xp)):
+        for y in range(out[0]):
+            for x in range(out[1]):
+                window = Xp[b, y * s[0] : y * s[0] + k[0], x * s[1] : x * s[1] + k[1], :].ravel()
+                rows.append(np.concatenate([window, [1.0]]) if ones else window)
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("gather", [patches.gather_wide, patches.gather_narrow, patches.gather])
+@pytest.mark.parametrize("channels, k, s", [(1, (3, 3), (1, 1)), (3, (2, 3), (2, 1)), (9, (3, 2), (1, 2))])
+@pytest.mark.parametrize("ones", [False, True])
+def test_every_patch_gathering_matches_a_plain_loop(gather, channels, k, s, ones) -> None:
+    Xp = np.random.default_rng(13).standard_normal((3, 7, 6, channels))
+    out = ((7 - k[0]) // s[0] + 1, (6 - k[1]) // s[1] + 1)
+    expected = reference_patches(Xp, k, s, out, ones)
+    assert patches.columns(k, channels, ones) == expected.shape[1]
+    np.testing.assert_array_equal(gather(Xp, k, s, out, ones=ones), expected)
+    buffer = np.full(expected.size + 5, np.nan)
+    P = gather(Xp, k, s, out, ones=ones, buffer=buffer)
+    np.testing.assert_array_equal(P, expected)
+    assert np.shares_memory(P, buffer)  # written in place, not into a copy
+
+
+@pytest.mark.parametrize("channels", [2, 8])
+def test_blocks_pad_and_gather_the_samples_of_each_block(channels) -> None:
+    X = np.random.default_rng(14).standard_normal((7, 5, 4, channels))
+    pads, k, s, out = (1, 1, 0, 1), (3, 2), (1, 1), (5, 4)
+    whole = patches.gather(spatial.pad(X, pads), k, s, out, ones=True)
+    seen = []
+    for samples, P in patches.blocks(X, k, s, out, pads=pads, ones=True, block=3):
+        np.testing.assert_array_equal(P, whole[samples.start * 20 : samples.stop * 20])
+        seen.append((samples.start, samples.stop))
+    assert seen == [(0, 3), (3, 6), (6, 7)]
 
 
 def test_weights_are_keras_layout_glorot_kernel_and_zero_bias() -> None:
