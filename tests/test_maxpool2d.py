@@ -105,6 +105,17 @@ def test_a_tie_sends_the_gradient_to_the_first_maximum_in_row_major_order() -> N
     )
 
 
+@pytest.mark.parametrize("ksize, dtype", [(2, np.uint8), (16, np.uint8), (17, np.uint16)])
+def test_training_keeps_one_small_winner_index_per_output(ksize, dtype) -> None:
+    layer = _layer((ksize + 1, ksize, 2), ksize, 1, 0)
+    X = np.random.default_rng(4).standard_normal((2, ksize + 1, ksize, 2))
+    Y = layer.forward(X, training=True)
+    kept = [v for v in vars(layer).values() if isinstance(v, np.ndarray) and v.shape == Y.shape]
+    assert [a.dtype for a in kept] == [dtype]  # ksize**2 offsets: uint8 up to 256 of them
+    _, expected_dX = reference_pool(X, (ksize, ksize), (1, 1), (0, 0, 0, 0), 0.0, np.ones(Y.shape))
+    np.testing.assert_array_equal(layer.backward(np.ones(Y.shape)), expected_dX)
+
+
 def test_same_padding_never_wins_but_int_padding_is_zeros() -> None:
     X = -1.0 - np.random.default_rng(2).random((1, 3, 3, 1))
     assert (_layer((3, 3, 1), 2, 2, "same").forward(X) < 0).all()
