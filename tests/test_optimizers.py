@@ -686,3 +686,22 @@ def test_keras_names_and_original_readme_names_resolve(keras_name, name):
                 "adagrad": "AdaGradOptimizer"}[name]
     assert getattr(optimizers, original) is cls
     assert optimizers.NesterovGradientDescentOptimizer().nesterov is True
+
+
+@pytest.mark.parametrize("name, kwargs", [("nadam", {"gradient_accumulation_steps": 3, "clipvalue": 0.5}),
+                                          ("adamw", {"clipnorm": 1.0, "amsgrad": True}),
+                                          ("adadelta", {"learning_rate": 1.0}), ("adamax", {"global_clipnorm": 1.0})],
+                         ids=["nadam", "adamw", "adadelta", "adamax"])
+def test_a_saved_model_continues_training_exactly(name, kwargs, tmp_path):
+    X, y = mk.datasets.load_digits()
+    X, y = X[:200].reshape(200, 64) / 16.0, y[:200]
+    model = _digits_model(mk.get("optimizer", name, **kwargs))
+    model.fit(X, y, n_epochs=1, batch_size=32, shuffle=False, verbose=0)  # 7 batches: a gradient pending at steps=3
+    model.save(tmp_path / "model.mk")
+    restored = mk.load_model(tmp_path / "model.mk")
+    assert restored.optimizer.get_config() == model.optimizer.get_config()
+    assert restored.optimizer.get_state()["accumulated"] == model.optimizer.get_state()["accumulated"]
+    for m in (model, restored):
+        m.fit(X, y, n_epochs=1, batch_size=32, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), restored.get_weights()):
+        np.testing.assert_array_equal(a, b)
