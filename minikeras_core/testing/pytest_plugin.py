@@ -11,8 +11,9 @@ pytest run where Mini-Keras is installed (disable with ``-p no:minikeras``). It 
   fixture-like argument ``minikeras_check``, parametrized the same way.
 
 A failed check fails its test with the check's message; an expected failure is an ``xfail``
-showing the plugin's reason; an expected failure that passes fails; a check that could not run
-because the plugin's declarations are missing is skipped next to the failing declaration check.
+showing the plugin's reason; an expected failure that passes fails; a check that does not apply
+to the plugin is skipped with the reason ("not applicable: no weights"), and so is one that could
+not run because the plugin's declarations are missing, next to the failing declaration check.
 """
 
 from __future__ import annotations
