@@ -1,4 +1,4 @@
-"""The default floating-point type, as Keras's ``keras.config.floatx``."""
+"""Global settings as Keras's ``keras.backend`` / ``keras.config`` read them: the default float type and the image layout."""
 
 from __future__ import annotations
 
@@ -30,3 +30,13 @@ def standardize_dtype(dtype) -> np.dtype:
     if resolved.name not in _ALLOWED:
         raise ValueError(f"dtype: got {resolved.name!r}, expected one of {_ALLOWED}")
     return resolved
+
+
+def image_data_format() -> str:
+    """Always ``"channels_last"``: images are ``(n, height, width, channels)``."""
+    return "channels_last"
+
+
+def epsilon() -> float:
+    """Keras's fuzz factor, ``1e-7`` (the clipping constant of the cross-entropies)."""
+    return 1e-7

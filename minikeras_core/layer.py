@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import warnings
 from abc import ABC, abstractmethod
 from typing import Any
@@ -82,9 +83,16 @@ class Layer(Plugin, ABC):
         input_size: tuple | None = None,
         name: str | None = None,
         dtype: Any = None,
+        input_shape: tuple | None = None,
     ) -> None:
+        owner = type(self).__name__
         self.activation: Activation | None = None if activation is None else get("activation", activation)
-        self.input_size = None if input_size is None else _as_shape(input_size, "input_size", type(self).__name__)
+        if input_shape is not None:  # Keras's name for the seed's input_size: one sample's shape
+            shape = _as_shape(input_shape, "input_shape", owner)
+            if input_size is not None and _as_shape(input_size, "input_size", owner) != shape:
+                raise ValueError(f"{owner}: input_size={input_size!r} and input_shape={input_shape!r} disagree; give one")
+            input_size = shape
+        self.input_size = None if input_size is None else _as_shape(input_size, "input_size", owner)
         self.name = name
         self.dtype = None if dtype is None else standardize_dtype(dtype)
         self.params: dict[str, np.ndarray] = {}
@@ -197,6 +205,29 @@ class Layer(Plugin, ABC):
         else:
             grad_in = self.call_backward(grad_out)
         return grad_in if need_input_grad else None
+
+    def random_uniform(self, shape: tuple, seed: int | None = None) -> np.ndarray:
+        """Uniform numbers in ``[0, 1)`` of ``shape`` (batch axis first), for a layer that is random while training.
+
+        Drawn from a counter-based generator (Philox) keyed by the training step and the layer's
+        place in the model, at the rows of the current part of the batch: the same numbers
+        whether a batch runs whole or in parts on threads, and for a seeded fit run twice. Used
+        on its own (outside ``fit``) a layer has a fixed key, so repeated calls agree, which is
+        what finite-difference checks need. ``seed`` (a layer's own, as Keras's ``Dropout(seed=)``)
+        is folded into the key.
+        """
+        noise = getattr(self, "_noise", None)
+        if noise is None:
+            if getattr(self, "_noise_key", None) is None:
+                rng = getattr(self, "_rng", None) or np.random.default_rng()
+                self._noise_key = int(rng.integers(2**63))
+            noise = (self._noise_key, 0, 0)
+        key, index, offset = noise
+        per_row = math.prod(shape[1:])
+        start = offset * per_row
+        generator = np.random.Philox(key=np.array([key ^ (seed or 0), index], dtype=np.uint64))
+        generator.advance(start // 4)  # a Philox counter step makes 4 draws: go to the part's first row
+        return np.random.Generator(generator).random(start % 4 + shape[0] * per_row)[start % 4 :].reshape(shape)
 
     def check_input(self, X: np.ndarray) -> None:
         """Raise a ``ValueError`` naming the layer when ``X`` is not ``(batch, *input_shape)``."""

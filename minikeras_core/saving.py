@@ -75,7 +75,7 @@ class _ArrayStore:
 
 def _weights_index(model: Any, store: _ArrayStore) -> list[dict]:
     index = []
-    for layer in model.layers:
+    for layer in model.flat_layers:
         for key, value in zip(layer.params, layer.get_weights()):
             index.append({"layer": layer.name, "name": key, "shape": list(value.shape), "dtype": value.dtype.name, "array": store.add(value)})
     return index
@@ -95,6 +95,7 @@ def _header(model: Any, content: str, store: _ArrayStore) -> dict:
         header["compile"] = model.compile_config()
         header["optimizer_state"] = store.encode(model.optimizer.get_state()) if model.optimizer is not None else None
         header["rng_state"] = model._rng.bit_generator.state
+        header["noise_base"] = int(getattr(model, "_noise_base", 0))
     return header
 
 
@@ -336,6 +337,8 @@ def load_model(path: Any, compile: bool = True) -> Any:
             state = archive.header.get("optimizer_state")
             if state is not None:
                 model.optimizer.set_state(archive.decode(state))
+        if isinstance(archive.header.get("noise_base"), int):
+            model._noise_base = archive.header["noise_base"]
         rng_state = archive.header.get("rng_state")
         if rng_state is not None:
             try:
@@ -347,7 +350,7 @@ def load_model(path: Any, compile: bool = True) -> Any:
 
 def _set_weights(model: Any, archive: _Archive) -> None:
     pairs = archive.weights()
-    expected = [(layer.name, key, layer.params[key].shape) for layer in model.layers for key in layer.params]
+    expected = [(layer.name, key, layer.params[key].shape) for layer in model.flat_layers for key in layer.params]
     got = [(entry.get("layer"), entry.get("name"), tuple(array.shape)) for entry, array in pairs]
     if [(n, s) for _, n, s in expected] != [(n, s) for _, n, s in got]:
         raise ValueError(

@@ -197,9 +197,9 @@ def test_seed_makes_shuffling_reproducible_and_shuffle_false_keeps_the_order(mon
     batches = []
     train_step = step.train_step
 
-    def spy(layers, loss, X_batch, y_batch, scale=1.0):
+    def spy(layers, loss, X_batch, y_batch, scale=1.0, noise=None):
         batches.append(X_batch.copy())
-        return train_step(layers, loss, X_batch, y_batch, scale)
+        return train_step(layers, loss, X_batch, y_batch, scale, noise)
 
     monkeypatch.setattr(step, "train_step", spy)
     binary_model([], seed=0).fit(X, y, epochs=1, batch_size=5, shuffle=False, verbose=0)

@@ -63,9 +63,15 @@ def test_add_takes_names_classes_and_instances_and_builds_at_once():
     assert model.count_params() == (3 * 5 + 5) + (5 * 4 + 4) + (4 * 2 + 2)
 
 
-def test_the_first_layer_needs_an_input_size():
-    with pytest.raises(ValueError, match="input_size"):
-        Sequential().add("dense", units=2)
+def test_without_an_input_shape_the_model_builds_on_its_first_data_as_keras():
+    model = Sequential(seed=0)
+    model.add("dense", units=2)
+    assert not model.built
+    with pytest.raises(ValueError, match="not built yet.*input_shape"):
+        model.summary()
+    model.compile("categorical_cross_entropy")
+    model.fit(np.zeros((4, 3)), np.array([0, 1, 0, 1]), verbose=0)
+    assert model.built and model.input_shape == (3,) and model.layers[0].params["kernel"].shape == (3, 2)
 
 
 def test_summary_prints_names_shapes_and_counts(capsys):

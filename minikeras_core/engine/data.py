@@ -73,7 +73,7 @@ def check_inputs(model: Any, X: Any, method: str, convert: bool = True, argument
     if X.ndim < 1 or X.shape[1:] != model.input_shape:
         raise ValueError(
             f"{method}(): {argument} has samples of shape {X.shape[1:]}, the model expects {model.input_shape} "
-            f"(input_size of its first layer {model.layers[0].name!r})"
+            f"(input_size of its first layer {model.flat_layers[0].name!r})"
         )
     return X
 
@@ -91,7 +91,7 @@ def check_data(model: Any, X: Any, y: Any, method: str, suffix: str = "") -> tup
         y = y.astype(model.dtype, copy=False)
     loss = model.loss
     check_targets(y, model.output_shape, f"{method}()", type(loss).__name__, class_ids=getattr(loss, "accepts_class_ids", False),
-                  target_range=getattr(loss, "target_range", None), name=f"y{suffix}", last_layer=model.layers[-1].name)
+                  target_range=getattr(loss, "target_range", None), name=f"y{suffix}", last_layer=model.flat_layers[-1].name)
     return X, y
 
 

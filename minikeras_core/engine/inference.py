@@ -22,9 +22,9 @@ def evaluate_arrays(model: Any, X: np.ndarray, y: np.ndarray, batch_size: int | 
     """``{"loss": ..., metric name: ...}``: the mean over all samples of ``X`` (checked arrays) against ``y``."""
     totals = dict.fromkeys(["loss", *(m.name for m in model.metrics)], 0.0)
     chunk_size = min(len(X), positive_int(batch_size if batch_size is not None else 256, "batch_size"))
-    with Workers(parts_for(model.layers, chunk_size, training=False)) as workers:
+    with Workers(parts_for(model.flat_layers, chunk_size, training=False)) as workers:
         for start, stop in data.chunks(len(X), batch_size):
-            y_pred = forward_in_parts(model.layers, X[start:stop], workers)
+            y_pred = forward_in_parts(model.flat_layers, X[start:stop], workers)
             totals["loss"] += model.loss(y_pred, y[start:stop]) * (stop - start)
             for metric in model.metrics:
                 totals[metric.name] += metric(y_pred, y[start:stop]) * (stop - start)
@@ -39,7 +39,7 @@ def predict_arrays(model: Any, X: np.ndarray, batch_size: int | None, verbose: i
     one; at most two chunks are in flight. ``verbose`` 1 or 2 prints Keras's closing line
     (steps, time, time per step) to standard output.
     """
-    layers = model.layers
+    layers = model.flat_layers
     outputs = np.empty((len(X),) + model.output_shape, dtype=model.dtype)
     chunk_size = min(len(X), positive_int(batch_size if batch_size is not None else 256, "batch_size"))
     began = time.perf_counter()

@@ -13,9 +13,16 @@ from ..layer import Layer
 from ..loss import Loss
 
 
-def forward(layers: list[Layer], X: np.ndarray, training: bool = False) -> np.ndarray:
-    """The output of ``layers`` for the batch ``X``; with ``training`` each layer keeps what its backward needs."""
-    for layer in layers:
+def forward(layers: list[Layer], X: np.ndarray, training: bool = False, noise: tuple[int, int] | None = None) -> np.ndarray:
+    """The output of ``layers`` for the batch ``X``; with ``training`` each layer keeps what its backward needs.
+
+    ``noise`` is ``(key, first_row)``: the step's random key and where ``X`` starts in its
+    batch, from which random layers draw (``Layer.random_uniform``), the same numbers however
+    the batch is cut into parts.
+    """
+    for index, layer in enumerate(layers):
+        if noise is not None:
+            layer._noise = (noise[0], index, noise[1])
         X = layer.forward(X, training)
     return X
 
@@ -52,9 +59,10 @@ def backward(layers: list[Layer], loss: Loss, y_pred: np.ndarray, y_true: np.nda
             grad = layer.backward(grad, need_input_grad=layer is not first, through_activation=not (fused and layer is last))
 
 
-def train_step(layers: list[Layer], loss: Loss, X: np.ndarray, y: np.ndarray, scale: float = 1.0) -> np.ndarray:
+def train_step(layers: list[Layer], loss: Loss, X: np.ndarray, y: np.ndarray, scale: float = 1.0,
+               noise: tuple[int, int] | None = None) -> np.ndarray:
     """Forward ``X`` in training mode and back-propagate the loss against ``y``; returns the predictions."""
-    y_pred = forward(layers, X, training=True)
+    y_pred = forward(layers, X, training=True, noise=noise)
     backward(layers, loss, y_pred, y, scale)
     return y_pred
 

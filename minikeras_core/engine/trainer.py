@@ -1,8 +1,8 @@
 """The training loop and the Keras methods around it, shared by every model type.
 
-A model class inherits :class:`Trainer` and provides ``layers`` (built, in order), ``dtype``,
-``input_shape``, ``output_shape``, ``name``, ``get_weights`` / ``set_weights`` and ``_rng`` (the
-generator used for shuffling). Everything else here works through :mod:`.step` (forward and
+A model class inherits :class:`Trainer` and provides ``flat_layers`` (the layers that compute, in
+order), ``built`` and ``build(input_shape)``, ``dtype``, ``input_shape``, ``output_shape``, ``name``,
+``get_weights`` / ``set_weights`` and ``_rng`` (the generator used for shuffling). Everything else here works through :mod:`.step` (forward and
 backward), :mod:`.data` (checks), :mod:`.flat` and :mod:`.parallel` (how a step runs) and
 :mod:`.callback_list` (the events).
 """
@@ -19,7 +19,7 @@ from ..callbacks import History, ProgbarLogger
 from ..registry import get, register_kind, serialize
 from . import data, inference, parallel, step
 from .callback_list import CallbackList
-from .flat import FlatBuffer, can_flatten, flatten_optimizer_state
+from .setup import StepSetup
 from .threads import Workers
 
 
@@ -30,8 +30,11 @@ class Trainer:
     optimizer: Any = None
     metrics: list = []
     stop_training = False
+    layers: list = []
+    flat_layers: list = []
     history: History | None = None
-    _setup: tuple | None = None  # (key, flat buffer or None, replicas): how steps run, see _prepare_training
+    _noise_base = 0  # the key random layers' noise starts from; a model sets its own (see noise_base)
+    _setup: StepSetup | None = None  # how steps run: flat buffer or separate arrays, replicas
 
     def compile(self, loss: Any, optimizer: Any = None, metrics: list | None = None) -> None:
         """Set the loss, optimizer (``sgd`` when none is given) and metrics: names, classes or instances.
@@ -72,7 +75,7 @@ class Trainer:
         and batch (``TerminateOnNaN`` makes that a quiet stop). Large models train parts of each
         batch on threads (see :mod:`minikeras_core.engine.parallel`): the same step, to rounding.
         """
-        self._require_compiled("fit")
+        self._require_compiled("fit", X)
         n_epochs = data.epochs_argument(n_epochs, epochs)
         initial_epoch = non_negative_int(initial_epoch, "initial_epoch")
         verbose = data.verbose_argument(verbose)
@@ -84,6 +87,7 @@ class Trainer:
         if learning_rate is not None:
             self.optimizer.learning_rate = positive_number(learning_rate, "learning_rate")
         rng = np.random.default_rng(seed) if seed is not None else self._rng
+        noise_base = _noise_base(seed) if seed is not None else self._noise_base
         n, steps = len(X), -(-len(X) // batch_size)
         self.history = history = History()
         shown = [ProgbarLogger(verbose)] if verbose else []
@@ -93,7 +97,7 @@ class Trainer:
         self._setup = None  # layers may have changed since the last fit
         logs: dict = {}
         events.train_begin()
-        with Workers(parallel.parts_for(self.layers, min(batch_size, n), training=True)) as workers:
+        with Workers(parallel.parts_for(self.flat_layers, min(batch_size, n), training=True)) as workers:
             for epoch in range(initial_epoch, n_epochs):
                 events.epoch_begin(epoch)
                 order = rng.permutation(n) if shuffle else None
@@ -106,7 +110,7 @@ class Trainer:
                         X_batch, y_batch = X[start:stop], y[start:stop]
                     else:  # np.take copies the rows faster than fancy indexing does
                         X_batch, y_batch = np.take(X, order[start:stop], axis=0), np.take(y, order[start:stop], axis=0)
-                    loss, y_pred = self._train_batch(X_batch, y_batch, workers)
+                    loss, y_pred = self._train_batch(X_batch, y_batch, workers, noise_base)
                     totals["loss"] += loss * (stop - start)
                     for metric in self.metrics:
                         totals[metric.name] += metric(y_pred, y_batch) * (stop - start)
@@ -131,53 +135,39 @@ class Trainer:
         events.train_end(logs)
         return history
 
-    def _prepare_training(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """The arrays the optimizer updates and their gradients: every weight, or the one flat buffer holding them.
+    def _train_batch(self, X: np.ndarray, y: np.ndarray, workers: Workers, noise_base: int) -> tuple[float, np.ndarray]:
+        """One gradient step on a checked batch; returns its loss and predictions.
 
-        Set up once per (optimizer, layers, weight dicts) combination, identity compared; a
-        flat buffer broken since (``set_weights`` of new arrays, a deep copy) is made anew.
+        Random layers (Dropout) draw from a key made of ``noise_base`` and the step's number
+        (``optimizer.iterations``), so shuffling's generator is untouched, and a run resumed from
+        a saved model continues the same noise.
         """
-        key = [self.optimizer, *self.layers, *(layer.params for layer in self.layers)]
-        setup = self._setup
-        if setup is None or len(setup[0]) != len(key) or any(a is not b for a, b in zip(setup[0], key)) or (
-            setup[1] is not None and not setup[1].intact(self.layers)
-        ):
-            flat = FlatBuffer(self.layers) if can_flatten(self.layers, self.optimizer) else None
-            if flat is not None:
-                flatten_optimizer_state(self.optimizer, flat.shapes)
-            self._setup = setup = (key, flat, parallel.Replicas(self.layers, flat))
-        flat = setup[1]
-        if flat is not None:
-            return [flat.params], [flat.grads]
-        return [p for layer in self.layers for p in layer.params.values()], [g for layer in self.layers for g in layer.grads.values()]
-
-    def _train_batch(self, X: np.ndarray, y: np.ndarray, workers: Workers) -> tuple[float, np.ndarray]:
-        """One gradient step on a checked batch; returns its loss and predictions."""
-        params, grads = self._prepare_training()
-        y_pred = parallel.train_in_parts(self.layers, self.loss, X, y, workers, self._setup[2], grads)
+        self._setup = setup = StepSetup.reuse(self._setup, self.flat_layers, self.optimizer)
+        noise_key = (noise_base + (self.optimizer.iterations + 1) * 0x9E3779B97F4A7C15) % 2**63
+        y_pred = parallel.train_in_parts(self.flat_layers, self.loss, X, y, workers, setup.replicas, setup.grads, noise_key)
         loss = self.loss(y_pred, y)
-        self.optimizer.apply(params, grads)
+        self.optimizer.apply(setup.params, setup.grads)
         return loss, y_pred
 
     def train_on_batch(self, X: Any, y: Any, return_dict: bool = False) -> float | list | dict:
         """One gradient step on one batch; returns its loss, or ``[loss, *metrics]`` with metrics compiled (as Keras)."""
-        self._require_compiled("train_on_batch")
+        self._require_compiled("train_on_batch", X)
         X, y = data.check_data(self, X, y, "train_on_batch")
-        with Workers(parallel.parts_for(self.layers, len(X), training=True)) as workers:
-            loss, y_pred = self._train_batch(X, y, workers)
+        with Workers(parallel.parts_for(self.flat_layers, len(X), training=True)) as workers:
+            loss, y_pred = self._train_batch(X, y, workers, self._noise_base)
         return self._batch_result(loss, y_pred, y, return_dict)
 
     def test_on_batch(self, X: Any, y: Any, return_dict: bool = False) -> float | list | dict:
         """The loss (and metrics) of one batch, without training."""
-        self._require_compiled("test_on_batch")
+        self._require_compiled("test_on_batch", X)
         X, y = data.check_data(self, X, y, "test_on_batch")
-        y_pred = step.forward(self.layers, X)
+        y_pred = step.forward(self.flat_layers, X)
         return self._batch_result(self.loss(y_pred, y), y_pred, y, return_dict)
 
     def predict_on_batch(self, X: Any) -> np.ndarray:
         """The model's outputs for one batch, in one forward pass."""
-        self._require_layers()
-        return step.forward(self.layers, data.check_inputs(self, X, "predict_on_batch"))
+        self._require_layers(X)
+        return step.forward(self.flat_layers, data.check_inputs(self, X, "predict_on_batch"))
 
     def _batch_result(self, loss: float, y_pred: np.ndarray, y: np.ndarray, return_dict: bool) -> float | list | dict:
         values = {"loss": loss, **{m.name: m(y_pred, y) for m in self.metrics}}
@@ -194,7 +184,7 @@ class Trainer:
         ``{"loss": ..., name: ...}``; ``verbose`` > 0 prints the figures on one line; the
         ``on_evaluate_end`` hook of ``callbacks`` and of installed callbacks receives them.
         """
-        self._require_compiled("evaluate")
+        self._require_compiled("evaluate", X)
         verbose = data.verbose_argument(verbose)
         X, y = data.check_data(self, X, y, "evaluate")
         values = inference.evaluate_arrays(self, X, y, batch_size)
@@ -208,19 +198,33 @@ class Trainer:
 
         ``verbose`` 1 or 2 prints a closing line with the steps and time, as Keras does.
         """
-        self._require_layers()
+        self._require_layers(X)
         verbose = data.verbose_argument(verbose)
         return inference.predict_arrays(self, data.check_inputs(self, X, "predict", convert=False), batch_size, verbose)
 
     # -- state checks ---------------------------------------------------------------------------
-    def _require_layers(self) -> None:
+    def _require_layers(self, X: Any = None) -> None:
+        """A model with layers, built (from the samples of ``X`` when it was not, as Keras builds on first data)."""
         if not self.layers:
             raise ValueError(f"{self.name}: the model has no layers; add() some first")
+        if not self.built and X is not None:
+            try:
+                shape = np.shape(X)[1:]
+            except ValueError:  # ragged data: the data checks say what is wrong with it
+                return
+            self.build(shape)
 
-    def _require_compiled(self, method: str) -> None:
-        self._require_layers()
+    def _require_compiled(self, method: str, X: Any = None) -> None:
+        self._require_layers(X)
         if self.loss is None:
             raise ValueError(f"{self.name}: you must call compile(loss, optimizer) before {method}()")
 
+
+def _noise_base(seed: int | None) -> int:
+    """A base key for random layers' noise: from ``seed``, or fresh entropy when it is ``None``."""
+    return int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0] >> 1)
+
+
+noise_base = _noise_base
 
 register_kind("model", "minikeras.models", Trainer)
