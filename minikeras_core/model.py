@@ -12,9 +12,8 @@ from ._summary import summary_table
 from .backend import standardize_dtype
 from .callbacks import History
 from .engine.trainer import Trainer, noise_base
-from .errors import UnknownPluginError
 from .layer import Layer
-from .registry import REGISTRY, get, is_registered_as, register, serialize
+from .registry import REGISTRY, get, has_plugin, is_registered_as, register, serialize
 
 __all__ = ["History", "Sequential"]
 
@@ -180,7 +179,7 @@ class Sequential(Trainer):
         model = cls(dtype=config.get("dtype"), seed=config.get("seed"), name=config.get("name"))
         for layer_config in config["layers"]:
             name = layer_config.get("class_name") if isinstance(layer_config, dict) else None
-            if isinstance(name, str) and _names_a_model(name):
+            if isinstance(name, str) and has_plugin("model", name):
                 model.add(REGISTRY.resolve("model", name).from_config(layer_config.get("config", {})))
             else:
                 model.add(get("layer", layer_config))
@@ -220,9 +219,3 @@ def _build(layer: Layer | Sequential, shape: tuple, dtype: np.dtype, rng: np.ran
     layer.build(shape, dtype=dtype, rng=rng)
 
 
-def _names_a_model(name: str) -> bool:
-    try:
-        REGISTRY.find("model", name)
-    except UnknownPluginError:
-        return False
-    return True

@@ -315,6 +315,17 @@ def registered_name(obj: Any) -> str:
     return REGISTRY.name_of(obj)
 
 
+def has_plugin(kind: str, name: str) -> bool:
+    """Whether ``name`` resolves to one plugin of ``kind`` (imports nothing; a name claimed twice counts as known)."""
+    try:
+        REGISTRY.find(kind, name)
+    except UnknownPluginError:
+        return False
+    except PluginConflictError:
+        return True
+    return True
+
+
 def is_registered_as(obj: Any, name: str) -> bool:
     """Whether ``obj`` (a plugin class or instance) is the plugin registered as ``name`` (compared as the registry compares names).
 

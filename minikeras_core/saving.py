@@ -31,7 +31,7 @@ import numpy as np
 
 from ._version import __version__
 from .errors import UnknownPluginError
-from .registry import REGISTRY, get, registered_name
+from .registry import REGISTRY, get, has_plugin, registered_name
 
 FORMAT = "minikeras"
 FORMAT_VERSION = 1
@@ -279,8 +279,13 @@ class _Archive:
 def _required_plugins(header: dict) -> list[tuple[str, str]]:
     """The ``(kind, name)`` of every plugin the header names at top level (layers, their activations, loss, optimizer, metrics)."""
     needed = []
-    for layer in (header.get("config") or {}).get("layers", []):
+    layers = list((header.get("config") or {}).get("layers", []))
+    while layers:
+        layer = layers.pop(0)
         if isinstance(layer, dict) and isinstance(layer.get("class_name"), str):
+            if has_plugin("model", layer["class_name"]):  # a nested model: what its layers need
+                layers[:0] = list((layer.get("config") or {}).get("layers", []))
+                continue
             needed.append(("layer", layer["class_name"]))
             activation = (layer.get("config") or {}).get("activation")
             if isinstance(activation, dict):
@@ -295,6 +300,8 @@ def _required_plugins(header: dict) -> list[tuple[str, str]]:
         if isinstance(metric, dict):
             needed.append(("metric", metric.get("class_name")))
     return [(kind, name) for kind, name in needed if isinstance(name, str)]
+
+
 
 
 def _check_plugins(archive: _Archive) -> None:

@@ -127,3 +127,19 @@ def chunks(n: int, batch_size: int | None, default: int = 256) -> Iterator[tuple
     size = positive_int(batch_size if batch_size is not None else default, "batch_size")
     for start in range(0, n, size):
         yield start, min(start + size, n)
+
+
+#: Keras arguments that would change the numbers and are not supported: refused unless left at ``None``.
+UNSUPPORTED = ("loss_weights", "weighted_metrics", "sample_weight", "class_weight")
+
+
+def refuse_unsupported(method: str, extras: dict, allowed: tuple = ()) -> None:
+    """Accept Keras's keywords in ``allowed`` (they change nothing here), refuse sample weights by name and anything else as Python would."""
+    for key, value in extras.items():
+        if key in allowed:
+            continue
+        if key in UNSUPPORTED:
+            if value is not None:
+                raise ValueError(f"{method}(): {key} is not supported by Mini-Keras (every sample weighs the same); leave it None")
+            continue
+        raise TypeError(f"{method}() got an unexpected keyword argument {key!r}")

@@ -17,14 +17,16 @@ import numpy as np
 from ..arguments import non_negative_int, positive_int, positive_number
 from ..callbacks import History, ProgbarLogger
 from ..registry import get, register_kind, serialize
-from . import data, inference, parallel, step
+from . import data, inference, parallel
 from .callback_list import CallbackList
+from .compile_utils import compile_arguments, fit_arguments
+from .evaluator import Evaluator, one_of
 from .setup import StepSetup
 from .threads import Workers
 
 
-class Trainer:
-    """``compile``, ``fit``, ``evaluate``, ``predict`` and the ``*_on_batch`` methods, as in Keras."""
+class Trainer(Evaluator):
+    """``compile``, ``fit``, ``evaluate``, ``predict`` and the ``*_on_batch`` methods, as in Keras (the last from :class:`.Evaluator`)."""
 
     loss: Any = None
     optimizer: Any = None
@@ -36,13 +38,15 @@ class Trainer:
     _noise_base = 0  # the key random layers' noise starts from; a model sets its own (see noise_base)
     _setup: StepSetup | None = None  # how steps run: flat buffer or separate arrays, replicas
 
-    def compile(self, loss: Any, optimizer: Any = None, metrics: list | None = None) -> None:
-        """Set the loss, optimizer (``sgd`` when none is given) and metrics: names, classes or instances.
+    def compile(self, *args: Any, loss: Any = None, optimizer: Any = None, metrics: list | None = None, **extras: Any) -> None:
+        """Set the loss, the optimizer (``sgd`` when none is given) and the metrics: names, classes or instances.
 
-        ``metrics`` are reported by ``fit`` (in its logs, under their names, and ``val_`` ones)
-        and returned by ``evaluate`` after the loss, in the order given here. A metric given by
-        name is logged under that name (``"mse"`` logs ``mse``).
+        Both orders read as meant: the original Mini-Keras's ``compile(loss, optimizer)`` and
+        Keras's ``compile(optimizer, loss)`` (or keywords); a call that could be either is a
+        ``TypeError`` saying so (see :mod:`.compile_utils`). ``metrics`` are logged by ``fit``
+        under their names (and ``val_`` ones) and returned by ``evaluate`` after the loss.
         """
+        loss, optimizer, metrics = compile_arguments(args, loss, optimizer, metrics, extras)
         self.loss = get("loss", loss)
         self.optimizer = get("optimizer", optimizer if optimizer is not None else "sgd")
         if metrics is not None and not isinstance(metrics, (list, tuple)):
@@ -59,27 +63,33 @@ class Trainer:
         return {"loss": serialize(self.loss), "optimizer": serialize(self.optimizer), "metrics": [serialize(m) for m in self.metrics]}
 
     # -- training -------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any, n_epochs: int | None = None, batch_size: int | None = 32, learning_rate: float | None = None,
-            optimizer: Any = None, verbose: int | str = 1, shuffle: bool = True, seed: int | None = None, *,
-            epochs: int | None = None, callbacks: list | None = None, validation_split: float = 0.0,
-            validation_data: tuple | None = None, initial_epoch: int = 0) -> History:
-        """Train over mini-batches until epoch ``n_epochs`` (Keras's ``epochs``); returns a ``History``.
+    def fit(self, x: Any = None, y: Any = None, *args: Any, batch_size: int | None = None, epochs: int | None = None,
+            verbose: int | str = 1, callbacks: list | None = None, validation_split: float = 0.0, validation_data: tuple | None = None,
+            shuffle: bool = True, initial_epoch: int = 0, validation_batch_size: int | None = None, validation_freq: int = 1,
+            n_epochs: int | None = None, learning_rate: float | None = None, optimizer: Any = None, seed: int | None = None,
+            X: Any = None, **extras: Any) -> History:
+        """Train over mini-batches until epoch ``epochs`` (the seed's ``n_epochs``); returns a ``History``, as Keras's ``fit``.
 
-        Training runs epochs ``initial_epoch`` .. ``n_epochs - 1``. ``validation_split`` holds out
-        the last fraction of the samples (before shuffling, as Keras); ``validation_data=(X_val,
-        y_val)`` is used instead when given; validation figures are logged as ``val_*``.
-        ``shuffle`` reorders the samples each epoch, from ``np.random.default_rng(seed)`` or the
-        model's own generator (saved with the model). ``learning_rate`` sets the optimizer's
-        rate; ``optimizer`` replaces the compiled one. ``verbose``: 0 silent, 1 progress bar, 2
-        a line per epoch. A loss that becomes NaN raises ``FloatingPointError`` naming the epoch
-        and batch (``TerminateOnNaN`` makes that a quiet stop). Large models train parts of each
+        Training runs epochs ``initial_epoch`` .. ``epochs - 1``; ``batch_size`` defaults to 32.
+        ``validation_split`` holds out the last fraction of the samples (before shuffling, as
+        Keras); ``validation_data=(x_val, y_val)`` is used instead when given; validation runs
+        every ``validation_freq`` epochs and is logged as ``val_*``. ``shuffle`` reorders the
+        samples each epoch, from ``np.random.default_rng(seed)`` or the model's own generator
+        (saved with the model). The seed's ``learning_rate`` sets the optimizer's rate and its
+        ``optimizer`` replaces the compiled one. ``verbose``: 0 silent, 1 progress bar, 2 a line
+        per epoch. Arguments after ``x`` and ``y`` go by keyword (the seed and Keras order them
+        differently). A loss that becomes NaN raises ``FloatingPointError`` naming the epoch and
+        batch (``TerminateOnNaN`` makes that a quiet stop). Large models train parts of each
         batch on threads (see :mod:`minikeras_core.engine.parallel`): the same step, to rounding.
         """
+        fit_arguments(args, extras)
+        X = one_of(x, X, "fit")
         self._require_compiled("fit", X)
         n_epochs = data.epochs_argument(n_epochs, epochs)
         initial_epoch = non_negative_int(initial_epoch, "initial_epoch")
         verbose = data.verbose_argument(verbose)
         batch_size = positive_int(batch_size if batch_size is not None else 32, "batch_size")
+        validation_freq = positive_int(validation_freq, "validation_freq")
         X, y = data.check_data(self, X, y, "fit")
         X, y, validation = data.split_validation(self, X, y, validation_split, validation_data)
         if optimizer is not None:
@@ -126,8 +136,8 @@ class Trainer:
                     if self.stop_training:
                         break
                 logs = {key: value / max(seen, 1) for key, value in totals.items()}
-                if validation is not None and np.isfinite(logs["loss"]):
-                    values = inference.evaluate_arrays(self, *validation, batch_size)
+                if validation is not None and np.isfinite(logs["loss"]) and (epoch + 1) % validation_freq == 0:
+                    values = inference.evaluate_arrays(self, *validation, validation_batch_size or batch_size)
                     logs.update({f"val_{key}": value for key, value in values.items()})
                 events.epoch_end(epoch, logs)
                 if self.stop_training:
@@ -149,75 +159,14 @@ class Trainer:
         self.optimizer.apply(setup.params, setup.grads)
         return loss, y_pred
 
-    def train_on_batch(self, X: Any, y: Any, return_dict: bool = False) -> float | list | dict:
+    def train_on_batch(self, x: Any = None, y: Any = None, return_dict: bool = False, *, X: Any = None) -> float | list | dict:
         """One gradient step on one batch; returns its loss, or ``[loss, *metrics]`` with metrics compiled (as Keras)."""
+        X = one_of(x, X, "train_on_batch")
         self._require_compiled("train_on_batch", X)
         X, y = data.check_data(self, X, y, "train_on_batch")
         with Workers(parallel.parts_for(self.flat_layers, len(X), training=True)) as workers:
             loss, y_pred = self._train_batch(X, y, workers, self._noise_base)
         return self._batch_result(loss, y_pred, y, return_dict)
-
-    def test_on_batch(self, X: Any, y: Any, return_dict: bool = False) -> float | list | dict:
-        """The loss (and metrics) of one batch, without training."""
-        self._require_compiled("test_on_batch", X)
-        X, y = data.check_data(self, X, y, "test_on_batch")
-        y_pred = step.forward(self.flat_layers, X)
-        return self._batch_result(self.loss(y_pred, y), y_pred, y, return_dict)
-
-    def predict_on_batch(self, X: Any) -> np.ndarray:
-        """The model's outputs for one batch, in one forward pass."""
-        self._require_layers(X)
-        return step.forward(self.flat_layers, data.check_inputs(self, X, "predict_on_batch"))
-
-    def _batch_result(self, loss: float, y_pred: np.ndarray, y: np.ndarray, return_dict: bool) -> float | list | dict:
-        values = {"loss": loss, **{m.name: m(y_pred, y) for m in self.metrics}}
-        if return_dict:
-            return values
-        return loss if not self.metrics else list(values.values())
-
-    # -- evaluation and prediction --------------------------------------------------------------
-    def evaluate(self, X: Any, y: Any, batch_size: int | None = None, verbose: int | str = 0, *,
-                 callbacks: list | None = None, return_dict: bool = False) -> tuple | dict:
-        """Return ``(loss, *metrics)`` over all of ``X`` and ``y`` (metrics in ``compile``'s order).
-
-        Works in chunks of ``batch_size`` samples (256 by default). ``return_dict=True`` returns
-        ``{"loss": ..., name: ...}``; ``verbose`` > 0 prints the figures on one line; the
-        ``on_evaluate_end`` hook of ``callbacks`` and of installed callbacks receives them.
-        """
-        self._require_compiled("evaluate", X)
-        verbose = data.verbose_argument(verbose)
-        X, y = data.check_data(self, X, y, "evaluate")
-        values = inference.evaluate_arrays(self, X, y, batch_size)
-        if verbose:
-            print(" - ".join(f"{key}: {value:.4f}" for key, value in values.items()))
-        CallbackList(callbacks or [], model=self).evaluate_end(values)
-        return values if return_dict else tuple(values.values())
-
-    def predict(self, X: Any, batch_size: int | None = None, verbose: int | str = 0) -> np.ndarray:
-        """The model's outputs for ``X``, ``batch_size`` samples (256 by default) at a time; ``X`` may be a memmap.
-
-        ``verbose`` 1 or 2 prints a closing line with the steps and time, as Keras does.
-        """
-        self._require_layers(X)
-        verbose = data.verbose_argument(verbose)
-        return inference.predict_arrays(self, data.check_inputs(self, X, "predict", convert=False), batch_size, verbose)
-
-    # -- state checks ---------------------------------------------------------------------------
-    def _require_layers(self, X: Any = None) -> None:
-        """A model with layers, built (from the samples of ``X`` when it was not, as Keras builds on first data)."""
-        if not self.layers:
-            raise ValueError(f"{self.name}: the model has no layers; add() some first")
-        if not self.built and X is not None:
-            try:
-                shape = np.shape(X)[1:]
-            except ValueError:  # ragged data: the data checks say what is wrong with it
-                return
-            self.build(shape)
-
-    def _require_compiled(self, method: str, X: Any = None) -> None:
-        self._require_layers(X)
-        if self.loss is None:
-            raise ValueError(f"{self.name}: you must call compile(loss, optimizer) before {method}()")
 
 
 def _noise_base(seed: int | None) -> int:
