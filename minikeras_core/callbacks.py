@@ -268,10 +268,11 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Save the model (``model.save``) or its weights after each epoch, as Keras's ``ModelCheckpoint``.
 
-    ``filepath`` may hold ``{epoch}`` (from 1) and log keys, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.mk"``.
-    With ``save_best_only`` a file is written only when ``monitor`` improves on the best so far
-    (mode inferred as in Keras unless given). Writes are atomic: an interrupted save leaves the
-    previous file whole.
+    ``filepath`` may hold ``{epoch}`` (from 1) and log keys, e.g. ``"ckpt/{epoch:02d}-{val_loss:.2f}.mk"``;
+    missing folders of the path are created, as Keras does. With ``save_best_only`` a file is
+    written only when ``monitor`` improves on the best so far (and on ``initial_value_threshold``
+    when given; mode inferred as in Keras unless given). ``save_freq`` is ``"epoch"``. Writes
+    are atomic: an interrupted save leaves the previous file whole.
     """
 
     def __init__(
@@ -282,14 +283,20 @@ class ModelCheckpoint(Callback):
         save_best_only: bool = False,
         save_weights_only: bool = False,
         mode: str = "auto",
+        save_freq: str = "epoch",
+        initial_value_threshold: float | None = None,
     ) -> None:
+        if save_freq != "epoch":
+            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' (saving every N batches is not supported), got {save_freq!r}")
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
         self.mode = mode
-        self.best: float | None = None
+        self.save_freq = save_freq
+        self.initial_value_threshold = initial_value_threshold
+        self.best: float | None = None if initial_value_threshold is None else float(initial_value_threshold)
 
     def on_train_begin(self, model: Any, logs: dict) -> None:
         self.model = model
@@ -312,6 +319,9 @@ class ModelCheckpoint(Callback):
             self.best = float(current)
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
         if self.save_weights_only:
             model.save_weights(path)
         else:

@@ -251,6 +251,22 @@ def test_model_checkpoint_same_path_keeps_the_best(tmp_path):
     np.testing.assert_array_equal(fresh.predict(small_data()[0]), model.predict(small_data()[0]))
 
 
+def test_model_checkpoint_creates_missing_folders_and_fills_keras_placeholders(tmp_path):
+    script = Scripted([0.25, 0.125])
+    pattern = tmp_path / "runs" / "a" / "ckpt-{epoch:02d}-{score:.2f}.mk"
+    small_model().fit(*small_data(), epochs=2, verbose=0, callbacks=[script, ModelCheckpoint(pattern, monitor="score", mode="min")])
+    assert sorted(p.name for p in (tmp_path / "runs" / "a").iterdir()) == ["ckpt-01-0.25.mk", "ckpt-02-0.12.mk"]
+
+
+def test_model_checkpoint_initial_value_threshold_and_save_freq(tmp_path):
+    script = Scripted([3.0, 1.0, 2.0])
+    checkpoint = ModelCheckpoint(tmp_path / "c{epoch}.mk", monitor="score", mode="min", save_best_only=True, initial_value_threshold=1.5)
+    small_model().fit(*small_data(), epochs=3, verbose=0, callbacks=[script, checkpoint])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c2.mk"]  # 3.0 does not beat the threshold 1.5; 1.0 does
+    with pytest.raises(ValueError, match="save_freq must be 'epoch'"):
+        ModelCheckpoint(tmp_path / "x.mk", save_freq=10)
+
+
 def test_csv_logger_writes_history_rows(tmp_path):
     path = tmp_path / "log.csv"
     model = small_model(metrics=["accuracy"])
