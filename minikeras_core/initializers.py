@@ -1,87 +1,142 @@
-"""Weight initialisers with Keras 3's formulas.
+"""Weight initializers as Keras's ``keras.initializers`` reads: classes and snake_case names through the registry.
 
-Fans follow ``keras.initializers``: for a kernel of shape ``(..., fan_in, fan_out)`` the leading axes
-form the receptive field, so a Conv2D kernel ``(kh, kw, c_in, c_out)`` has
-``fan_in = kh * kw * c_in`` and ``fan_out = kh * kw * c_out``.
+``from minikeras_core.initializers import GlorotUniform`` (or ``glorot_uniform``, Keras's other
+spelling of the same class) imports the plugin registered under that name. :func:`get` turns
+anything a layer's ``*_initializer`` argument may be into an initializer; :func:`get_initializer`
+is what ``Layer.add_weight`` calls.
+
+Before initializers were plugins, they were functions ``f(shape, rng, dtype)``; such a callable is
+still accepted wherever an initializer is (see :func:`get_initializer`), and the names
+``"glorot_uniform"``, ``"he_normal"``, ``"orthogonal"``, ``"zeros"`` and ``"ones"`` give the same
+values from the same generator as those functions did.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-Initializer = Callable[[tuple, np.random.Generator, np.dtype], np.ndarray]
+from ._namespace import plugin_namespace
+from .backend import standardize_dtype
+from .initializer import (
+    TRUNCATED_NORMAL_STDDEV,
+    Initializer,
+    RandomInitializer,
+    as_shape,
+    compute_fans,
+    takes_rng,
+    truncated_normal,
+)
+from .registry import get as _get_plugin
+from .registry import serialize as _serialize
+
+__all__ = [
+    "TRUNCATED_NORMAL_STDDEV",
+    "Initializer",
+    "RandomInitializer",
+    "compute_fans",
+    "deserialize",
+    "get",
+    "get_initializer",
+    "serialize",
+    "truncated_normal",
+]
+
+__getattr__, __dir__ = plugin_namespace("initializer")
+
+#: What ``get_initializer`` returns: called as ``init(shape, dtype=None, rng=None)``.
+InitializerLike = Callable[..., np.ndarray]
 
 
-def compute_fans(shape: tuple) -> tuple[int, int]:
-    """Return ``(fan_in, fan_out)`` for a weight shape, as Keras computes them."""
-    shape = tuple(int(s) for s in shape)
-    if len(shape) == 0:
-        return 1, 1
-    if len(shape) == 1:
-        return shape[0], shape[0]
-    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
-    return shape[-2] * receptive, shape[-1] * receptive
+def get(identifier: Any) -> Any:
+    """Keras's ``keras.initializers.get``: an initializer from a name, class, instance, config dict or callable.
 
-
-def glorot_uniform(shape: tuple, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
-    """Uniform on ``[-limit, limit]`` with ``limit = sqrt(6 / (fan_in + fan_out))``."""
-    fan_in, fan_out = compute_fans(shape)
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, size=shape).astype(dtype)
-
-
-def he_normal(shape: tuple, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
-    """Truncated normal (cut at two standard deviations) with ``stddev = sqrt(2 / fan_in)``."""
-    fan_in, _ = compute_fans(shape)
-    stddev = np.sqrt(2.0 / fan_in) / 0.87962566103423978  # Keras's correction for the truncation
-    values = rng.standard_normal(size=shape)
-    outside = np.abs(values) > 2.0
-    while outside.any():
-        values[outside] = rng.standard_normal(size=int(outside.sum()))
-        outside = np.abs(values) > 2.0
-    return (values * stddev).astype(dtype)
-
-
-def orthogonal(shape: tuple, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
-    """An orthogonal matrix (gain 1): the Q of a QR decomposition of a normal matrix, signs fixed by R's diagonal."""
-    rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
-    cols = int(shape[-1])
-    flat = rng.standard_normal(size=(max(rows, cols), min(rows, cols)))
-    q, r = np.linalg.qr(flat)
-    q *= np.sign(np.diag(r))
-    if rows < cols:
-        q = q.T
-    return q.reshape(shape).astype(dtype)
-
-
-def zeros(shape: tuple, rng: np.random.Generator | None = None, dtype=np.float32) -> np.ndarray:
-    """All zeros."""
-    return np.zeros(shape, dtype=dtype)
-
-
-def ones(shape: tuple, rng: np.random.Generator | None = None, dtype=np.float32) -> np.ndarray:
-    """All ones."""
-    return np.ones(shape, dtype=dtype)
-
-
-_BY_NAME: dict[str, Initializer] = {
-    "glorot_uniform": glorot_uniform,
-    "he_normal": he_normal,
-    "orthogonal": orthogonal,
-    "zeros": zeros,
-    "ones": ones,
-}
-
-
-def get_initializer(identifier: str | Initializer) -> Initializer:
-    """Return the initialiser named ``identifier`` (or ``identifier`` itself when it is callable)."""
+    ``None`` gives ``None``; a class is instantiated with its defaults; a callable that is not an
+    :class:`Initializer` is returned as it is.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, (str, dict, Initializer)) or isinstance(identifier, type):
+        return _get_plugin("initializer", identifier)
     if callable(identifier):
         return identifier
+    raise ValueError(
+        f"initializer: got {identifier!r}, expected a registered name (e.g. 'glorot_uniform'), an Initializer "
+        "class or instance, a {'class_name': ..., 'config': {...}} dict, a callable or an array of the weight's values"
+    )
+
+
+def get_initializer(identifier: Any) -> InitializerLike:
+    """An initializer to call as ``init(shape, dtype=None, rng=None)``, from anything a layer accepts.
+
+    ``identifier`` is a registered name (Keras's: ``"glorot_uniform"``, ``"he_normal"``,
+    ``"uniform"``, ``"normal"``, ``"zeros"``, ``"orthogonal"``, ``"identity"``, ...; class names
+    too), an :class:`Initializer` class or instance, a config dict ``{"class_name", "config"}``,
+    ``None`` (Keras's default for a float weight, ``"glorot_uniform"``), an array (or nested
+    list) of the weight's values, or a callable: Keras's form ``f(shape, dtype=None)`` (its second
+    parameter named ``dtype``, or it takes only ``shape``) or the form before plugins,
+    ``f(shape, rng, dtype)``. Unknown names raise the registry's error with suggestions.
+    """
+    if identifier is None:
+        identifier = "glorot_uniform"
+    if isinstance(identifier, (np.ndarray, list)):
+        return _from_values(identifier)
+    init = get(identifier)
+    if isinstance(init, Initializer) and takes_rng(init):
+        return init
+    return _adapt(init)
+
+
+def _adapt(function: Callable) -> InitializerLike:
+    """Call a callable of either older form as ``init(shape, dtype=None, rng=None)``."""
     try:
-        return _BY_NAME[str(identifier).lower()]
-    except KeyError:
-        raise ValueError(
-            f"initializer: got {identifier!r}, expected one of {sorted(_BY_NAME)} or a callable"
-        ) from None
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature: the form before plugins
+        parameters = []
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    keras_form = bool(parameters) and (len(positional) <= 1 or positional[1].name == "dtype")
+    if not keras_form:
+        def call(shape: Any, dtype: Any = None, rng: np.random.Generator | None = None) -> np.ndarray:
+            rng = rng if rng is not None else np.random.default_rng()
+            return function(tuple(shape), rng, standardize_dtype(dtype))
+        return call
+    names = {p.name for p in parameters}
+    extra = any(p.kind is p.VAR_KEYWORD for p in parameters)
+
+    def call(shape: Any, dtype: Any = None, rng: np.random.Generator | None = None) -> np.ndarray:
+        kwargs = {}
+        if "dtype" in names or extra or len(positional) > 1:
+            kwargs["dtype"] = standardize_dtype(dtype)
+        if "rng" in names or extra:
+            kwargs["rng"] = rng
+        return function(tuple(shape), **kwargs)
+
+    return call
+
+
+def _from_values(values: Any) -> InitializerLike:
+    """Keras's array identifier: the given values, for a weight of exactly their shape."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"initializer: got values of dtype {array.dtype}, expected numbers")
+
+    def call(shape: Any, dtype: Any = None, rng: np.random.Generator | None = None) -> np.ndarray:
+        shape = as_shape(shape)
+        if array.shape != shape:
+            raise ValueError(f"initializer: the given values have shape {array.shape}, but the weight has shape {shape}")
+        return np.array(array, dtype=standardize_dtype(dtype))
+
+    return call
+
+
+def serialize(initializer: Initializer) -> dict:
+    """``{"class_name": registered name, "config": get_config()}``, as layer configs store it."""
+    return _serialize(initializer)
+
+
+def deserialize(config: dict) -> Initializer:
+    """The initializer a ``serialize`` dict describes (Keras's saved dicts, with ``module`` etc., work too)."""
+    return _get_plugin("initializer", config)

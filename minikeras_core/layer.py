@@ -131,9 +131,22 @@ class Layer(Plugin, ABC):
         return self
 
     def add_weight(self, name: str, shape: tuple, initializer: Any = "glorot_uniform") -> np.ndarray:
-        """Create a weight (and its zeroed gradient buffer) and return it; call from ``create_weights``."""
+        """Create a weight (and its zeroed gradient buffer) and return it; call from ``create_weights``.
+
+        ``initializer`` is anything a layer's ``*_initializer`` argument may be (see
+        :func:`minikeras_core.initializers.get_initializer`): a registered name, an Initializer
+        class, instance or config dict, ``None`` (Glorot uniform) or a callable. An unseeded one
+        draws from the model's generator, so ``Sequential(seed=...)`` makes the weights reproducible.
+        """
         init = initializers.get_initializer(initializer)
-        value = np.ascontiguousarray(init(tuple(shape), self._rng, self.dtype), dtype=self.dtype)
+        shape = tuple(int(s) for s in shape)
+        try:
+            value = init(shape, dtype=self.dtype, rng=getattr(self, "_rng", None))
+        except ValueError as err:  # e.g. Identity on a weight that is not 2-D: say which layer and weight
+            raise ValueError(f"{self._label}: cannot initialize weight {name!r} of shape {shape}: {err}") from err
+        if np.shape(value) != shape:
+            raise ValueError(f"{self._label}: the initializer of weight {name!r} returned shape {np.shape(value)}, expected {shape}")
+        value = np.array(value, dtype=self.dtype, order="C")  # a copy: no weight shares memory with an initializer's array
         self.params[name] = value
         self.grads[name] = np.zeros_like(value)
         return value
