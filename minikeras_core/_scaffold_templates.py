@@ -1,7 +1,7 @@
 """The text of the files ``minikeras new-plugin`` writes, as ``str.format`` templates (see :mod:`.scaffold`).
 
-Fields: ``name``, ``kind``, ``cls``, ``dist``, ``package``, ``group``; ``_TEST`` also takes
-``model``, the kind's entry of ``_MODEL_TEST``. Literal braces are doubled.
+Fields: ``name``, ``kind``, ``cls``, ``dist``, ``package``, ``group``; literal braces are doubled.
+The other files of the package are in :mod:`._scaffold_package`.
 """
 
 _ACTIVATION = '''"""The {name} activation, a Mini-Keras plugin."""
@@ -189,76 +189,44 @@ class {cls}(Metric):
         return np.mean(np.abs(y_pred - y_true), axis=-1)
 '''
 
-TEMPLATES = {"activation": _ACTIVATION, "layer": _LAYER, "loss": _LOSS, "optimizer": _OPTIMIZER, "metric": _METRIC}
+_INITIALIZER = '''"""The {name} initializer, a Mini-Keras plugin."""
 
-_MODEL_TEST = {
-    "activation": '''    model = Sequential(seed=0)
-    model.add("dense", units=4, activation="{name}", input_size=(3,))
-    model.add("dense", units=2, activation="softmax")
-    model.compile("categorical_cross_entropy", optimizer="sgd")''',
-    "layer": '''    model = Sequential(seed=0)
-    model.add("{name}", input_size=(3,))
-    model.add("dense", units=2, activation="softmax")
-    model.compile("categorical_cross_entropy", optimizer="sgd")''',
-    "loss": '''    model = Sequential(seed=0)
-    model.add("dense", units=2, activation="sigmoid", input_size=(3,))
-    model.compile("{name}", optimizer="sgd")''',
-    "optimizer": '''    model = Sequential(seed=0)
-    model.add("dense", units=2, activation="softmax", input_size=(3,))
-    model.compile("categorical_cross_entropy", optimizer="{name}")''',
-    "metric": '''    model = Sequential(seed=0)
-    model.add("dense", units=2, activation="softmax", input_size=(3,))
-    model.compile("categorical_cross_entropy", optimizer="sgd", metrics=["{name}"])''',
-}
-
-_TEST = '''"""The conformance suite and a model using the plugin by name (needs `pip install -e .` first)."""
+import math
 
 import numpy as np
 
-from minikeras_core import Sequential
-from minikeras_core.testing import conformance_tests
-
-# One test per check, on every plugin this distribution registers through its entry points.
-test_conformance = conformance_tests(dist="{dist}")
+from minikeras_core.initializers import RandomInitializer, compute_fans
 
 
-def test_a_model_uses_the_plugin_by_name():
-{model}
-    X = np.random.default_rng(0).normal(size=(8, 3))
-    y = np.eye(2)[np.arange(8) % 2]
-    history = model.fit(X, y, n_epochs=2, batch_size=4, verbose=0)
-    assert np.all(np.isfinite(history.history["loss"]))
+class {cls}(RandomInitializer):
+    """TODO: the formula in one line. Until you fill it in: normal draws with ``stddev = sqrt(scale / fan_in)``.
+
+    Layers call it as ``init(shape, dtype=None, rng=None)``; the base class draws from the own
+    ``seed`` when given (the same values every call), else from ``rng`` (the model's generator),
+    and casts ``sample``'s float64 values to the dtype. Fans are Keras's: a Conv2D kernel
+    ``(kh, kw, c_in, c_out)`` has ``fan_in = kh * kw * c_in``. (A deterministic initializer
+    subclasses ``minikeras_core.initializers.Initializer`` instead, sets ``deterministic = True``
+    and declares ``hand_computed_case`` in place of ``expected_statistics``.)
+    """
+
+    def __init__(self, scale: float = 1.0, seed=None) -> None:
+        super().__init__(seed)  # keep seed=None last, as Keras's random initializers do
+        self.scale = scale
+
+    def sample(self, shape: tuple, rng: np.random.Generator) -> np.ndarray:
+        """Return the values for ``shape`` as float64, drawn from ``rng`` only (never from np.random's global state)."""
+        # TODO: your formula, vectorized.
+        return rng.normal(0.0, self._stddev(shape), size=shape)
+
+    def expected_statistics(self, shape: tuple) -> dict:
+        """The mean and standard deviation of the draws for ``shape`` (and ``"min"``/``"max"`` when bounded)."""
+        # TODO: from your formula; the checks compare them with about 20,000 draws.
+        return {{"mean": 0.0, "std": self._stddev(shape)}}
+
+    def _stddev(self, shape: tuple) -> float:
+        fan_in, _ = compute_fans(shape)
+        return math.sqrt(self.scale / max(1, fan_in))
 '''
 
-_PYPROJECT = '''[build-system]
-requires = ["setuptools>=64"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "{dist}"
-version = "0.1.0"
-description = "The {name} {kind} for Mini-Keras"
-requires-python = ">=3.10"
-dependencies = ["minikeras-core", "numpy>=1.23"]
-
-[project.optional-dependencies]
-test = ["pytest>=7"]
-
-[tool.setuptools]
-packages = ["{package}"]
-
-# The registry finds the plugin by this name, exactly as it finds the built-in ones.
-[project.entry-points."{group}"]
-{name} = "{package}.{name}:{cls}"
-'''
-
-_README = '''# {dist}
-
-The `{name}` {kind} for Mini-Keras, found by name through its entry point.
-
-```bash
-pip install -e .              # registers the plugin
-minikeras check {kind}:{name}  # the conformance suite, one line per check
-python -m pytest              # the same checks, plus a model using it by name
-```
-'''
+TEMPLATES = {"activation": _ACTIVATION, "layer": _LAYER, "loss": _LOSS, "optimizer": _OPTIMIZER, "metric": _METRIC,
+             "initializer": _INITIALIZER}

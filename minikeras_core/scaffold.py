@@ -6,12 +6,14 @@ The package is a complete distribution named ``minikeras-NAME`` (dashes for unde
   its kind, depending on ``minikeras-core`` and numpy only;
 - ``minikeras_NAME/NAME.py``: the plugin class with every method to fill in, each with its
   docstring. The bodies are a working placeholder (the identity activation, a per-feature scale
-  layer, the squared error, plain gradient descent, the mean absolute error) marked ``TODO``, so
-  the package installs and passes ``minikeras check`` before it is changed;
+  layer, the squared error, plain gradient descent, the mean absolute error, a fan-in scaled
+  normal initializer) marked ``TODO``, so the package installs and passes ``minikeras check``
+  before it is changed;
 - ``tests/test_NAME_plugin.py``: the conformance suite in one line, and a model using the plugin
   by name.
 
-The templates themselves are in :mod:`._scaffold_templates`.
+The templates themselves are in :mod:`._scaffold_templates` (the plugin class) and
+:mod:`._scaffold_package` (the other files).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ._scaffold_templates import _MODEL_TEST, _PYPROJECT, _README, _TEST, TEMPLATES
+from ._scaffold_package import _MODEL_TEST, _PYPROJECT, _README, _TEST
+from ._scaffold_templates import TEMPLATES
 from .registry import kind_spec
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

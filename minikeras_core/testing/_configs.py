@@ -25,6 +25,8 @@ from ._base import Mismatch, Subject, describe_case, expect
 _STRING_ALTERNATIVES = {
     "valid": ["same"], "same": ["valid"], "channels_last": ["channels_first"], "channels_first": ["channels_last"],
     "mean": ["sum"], "sum": ["mean"], "max": ["avg", "mean"], "avg": ["max"],
+    "fan_in": ["fan_avg"], "fan_avg": ["fan_in"], "fan_out": ["fan_in"],  # an initializer's mode and distribution
+    "truncated_normal": ["uniform"], "untruncated_normal": ["uniform"], "uniform": ["truncated_normal"],
 }
 _ACTIVATIONS = ["sigmoid", "tanh", "relu"]
 _INITIALIZERS = ["he_normal", "glorot_normal", "ones"]

@@ -10,7 +10,15 @@ from typing import Any
 from ..registry import REGISTRY, kind_spec
 
 # importing the check modules registers their checks, in this order
-from . import checks_activation, checks_layer, checks_layer_grads, checks_loss, checks_metric, checks_optimizer  # noqa: F401
+from . import (  # noqa: F401
+    checks_activation,
+    checks_initializer,
+    checks_layer,
+    checks_layer_grads,
+    checks_loss,
+    checks_metric,
+    checks_optimizer,
+)
 from ._base import (
     CHECKED_KINDS,
     DeclarationError,
