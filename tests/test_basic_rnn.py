@@ -114,9 +114,11 @@ def test_none_activations_are_linear() -> None:
     check_gradients(layer, X)
 
 
-def test_aliases_and_keeping_its_own_activations() -> None:
-    assert REGISTRY.resolve("layer", "simple_rnn") is REGISTRY.resolve("layer", "basic_rnn")
-    layer = get("layer", "simple_rnn", output_units=2, hidden_units=3, activation="softmax")
+def test_names_and_keeping_its_own_activations() -> None:
+    assert REGISTRY.resolve("layer", "BasicRNN") is REGISTRY.resolve("layer", "basic_rnn")
+    # simple_rnn is Keras's SimpleRNN now (tests/test_simple_rnn.py), no longer another name of this layer
+    assert REGISTRY.resolve("layer", "simple_rnn").__name__ == "SimpleRNN"
+    layer = get("layer", "basic_rnn", output_units=2, hidden_units=3, activation="softmax")
     # the output activation is the layer's own, applied by the base class; the hidden one belongs to the recurrence
     assert type(layer.activation).__name__ == "Softmax" and type(layer.hidden_activation).__name__ == "Tanh"
 
