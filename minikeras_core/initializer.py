@@ -124,7 +124,7 @@ def compute_fans(shape: tuple, input_axes: list | None = None, output_axes: list
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-def truncated_normal(rng: np.random.Generator, shape: tuple, mean: float = 0.0, stddev: float = 1.0) -> np.ndarray:
+def sample_truncated_normal(rng: np.random.Generator, shape: tuple, mean: float = 0.0, stddev: float = 1.0) -> np.ndarray:
     """Normal draws cut at two standard deviations: values beyond ``mean +- 2 stddev`` are drawn again (as Keras)."""
     values = rng.standard_normal(size=shape)
     outside = np.abs(values) > 2.0

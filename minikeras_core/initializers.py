@@ -27,8 +27,8 @@ from .initializer import (
     RandomInitializer,
     as_shape,
     compute_fans,
+    sample_truncated_normal,
     takes_rng,
-    truncated_normal,
 )
 from .registry import get as _get_plugin
 from .registry import serialize as _serialize
@@ -42,7 +42,7 @@ __all__ = [
     "get",
     "get_initializer",
     "serialize",
-    "truncated_normal",
+    "sample_truncated_normal",
 ]
 
 __getattr__, __dir__ = plugin_namespace("initializer")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minikeras_core.initializers import TRUNCATED_NORMAL_STDDEV, RandomInitializer, truncated_normal
+from minikeras_core.initializers import TRUNCATED_NORMAL_STDDEV, RandomInitializer, sample_truncated_normal
 
 
 def draw(distribution: dict, shape: tuple, rng: np.random.Generator) -> np.ndarray:
@@ -20,7 +20,7 @@ def draw(distribution: dict, shape: tuple, rng: np.random.Generator) -> np.ndarr
         return rng.uniform(distribution["minval"], distribution["maxval"], size=shape)
     if name == "normal":
         return rng.normal(distribution["mean"], distribution["stddev"], size=shape)
-    return truncated_normal(rng, shape, distribution["mean"], distribution["stddev"])
+    return sample_truncated_normal(rng, shape, distribution["mean"], distribution["stddev"])
 
 
 def statistics(distribution: dict) -> dict:
