@@ -14,6 +14,9 @@ BUILT_INS = {
     "layer": {"dense", "flatten"},
     "loss": {"binary_cross_entropy", "categorical_cross_entropy"},
     "optimizer": {"sgd", "gradient_descent", "nesterov"},
+    "initializer": {"zeros", "ones", "constant", "identity", "random_normal", "random_uniform", "truncated_normal",
+                    "variance_scaling", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal",
+                    "lecun_uniform", "orthogonal"},
 }
 
 
