@@ -96,11 +96,10 @@ class Conv2D(Layer):
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         W, f = self._weights(), self.filters
-        Z = np.empty((len(X),) + self._out + (f,), dtype=W.dtype)
         if training and self._narrow:  # P is small: gather it once, keep it for dW
             self._kept = patches.gather(spatial.pad(X, self._pads), self.ksize, self.stride, self._out, ones=self._folds_bias)
-            np.matmul(self._kept, W, out=Z.reshape(-1, f))
-            return Z
+            return (self._kept @ W).reshape((len(X),) + self._out + (f,))
+        Z = np.empty((len(X),) + self._out + (f,), dtype=W.dtype)
         # a block of samples at a time; training keeps Xp (kh * kw times smaller than P), prediction nothing
         Xp = spatial.pad(X, self._pads) if training else X
         for samples, P in self._blocks(Xp, (0,) * 4 if training else self._pads):
