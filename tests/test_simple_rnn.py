@@ -29,15 +29,16 @@ KERAS_SIGNATURE = [
 ]
 
 
-def reference_loop(X, kernel, recurrent, bias, f, return_sequences, go_backwards, m=None, r=None):
-    """One sample and one step at a time, written from the equations (masks ``m``, ``r`` already scaled)."""
+def reference_loop(X, kernel, recurrent, bias, f, return_sequences, go_backwards, m=None, r=None, steps_mask=None):
+    """One sample and one step at a time, written from the equations (dropout masks ``m``, ``r`` already scaled)."""
     n, steps, _ = X.shape
     out = np.zeros((n, steps, kernel.shape[1]))
     for b in range(n):
         h = np.zeros(kernel.shape[1])
         for k, t in enumerate(range(steps - 1, -1, -1) if go_backwards else range(steps)):
             x = X[b, t] if m is None else X[b, t] * m[b]
-            h = f(x @ kernel + (h if r is None else h * r[b]) @ recurrent + bias)
+            if steps_mask is None or steps_mask[b, t]:  # a masked step keeps the state
+                h = f(x @ kernel + (h if r is None else h * r[b]) @ recurrent + bias)
             out[b, k] = h
     return out if return_sequences else out[:, -1]
 
@@ -54,15 +55,25 @@ def test_registered_as_kerass_layer_with_kerass_signature():
     assert parameters[-1].kind is inspect.Parameter.VAR_KEYWORD
 
 
-@pytest.mark.parametrize("case", REFERENCE["cases"], ids=lambda c: "-".join(f"{k}={v}" for k, v in c["kwargs"].items()))
+def _case_id(case: dict) -> str:
+    return "-".join(f"{k}={v}" for k, v in case["kwargs"].items()) + ("-masked" if case["mask"] else "")
+
+
+@pytest.mark.parametrize("case", REFERENCE["cases"], ids=_case_id)
 def test_outputs_and_gradients_equal_kerass(case):
     """Keras 3 (torch backend, float64) with the same weights; gradients of sum(R * Y) by torch autograd."""
     X = np.array(case["X"])
     layer = built("simple_rnn", X.shape[1:], **case["kwargs"])
     layer.set_weights([np.array(w) for w in case["weights"]])
-    Y = layer.forward(X, training=True)
+    mask = None if case["mask"] is None else np.array(case["mask"], dtype=bool)
+    if mask is None:
+        Y = layer.forward(X, training=True)
+        dX = layer.backward(np.array(case["R"]))
+    else:  # call itself, so that the test does not depend on how the model hands masks on
+        Y = layer.call(X, True, mask=mask)
+        dX = layer.call_backward(np.array(case["R"]))
     np.testing.assert_allclose(Y, np.array(case["Y"]), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(layer.backward(np.array(case["R"])), np.array(case["dX"]), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dX, np.array(case["dX"]), rtol=1e-10, atol=1e-12)
     assert len(layer.grads) == len(case["dweights"])
     for (name, grad), expected, path in zip(layer.grads.items(), case["dweights"], case["weight_names"]):
         assert path.endswith(name)  # kernel, recurrent_kernel, bias: Keras's order and names
@@ -70,8 +81,44 @@ def test_outputs_and_gradients_equal_kerass(case):
     f = ACTIVATIONS[case["kwargs"].get("activation", "tanh")]
     bias = layer.params.get("bias", np.zeros(layer.units))
     loop = reference_loop(X, layer.params["kernel"], layer.params["recurrent_kernel"], bias, f,
-                          layer.return_sequences, layer.go_backwards)
+                          layer.return_sequences, layer.go_backwards, steps_mask=mask)
     np.testing.assert_allclose(Y, loop, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"return_sequences": True, "go_backwards": True}, {"activation": "softmax", "dropout": 0.3}])
+def test_a_masked_step_keeps_the_state_and_gets_no_gradient(kwargs):
+    rng = np.random.default_rng(3)
+    layer = built("simple_rnn", (5, 3), units=4, **kwargs)
+    layer.params["bias"][...] = 0.1 * rng.standard_normal(4)
+    X = rng.standard_normal((3, 5, 3))
+    mask = np.array([[0, 0, 1, 1, 1], [1, 0, 1, 1, 0], [1, 1, 1, 1, 1]], dtype=bool)
+    G = rng.standard_normal((3,) + layer.output_shape)
+    layer.call(X, True, mask=mask)
+    dX = layer.call_backward(G)
+    grads = {name: g.copy() for name, g in layer.grads.items()}
+
+    def loss() -> float:
+        return float(np.sum(G * layer.call(X, True, mask=mask)))
+
+    np.testing.assert_allclose(dX, numerical_gradient(loss, X), rtol=1e-6, atol=1e-8)
+    assert not dX[~mask].any()  # masked steps' inputs do not count
+    for name, param in layer.params.items():
+        np.testing.assert_allclose(grads[name], numerical_gradient(loss, param), rtol=1e-6, atol=1e-8, err_msg=name)
+    assert (layer.compute_mask(X, mask) is mask) == layer.return_sequences
+
+
+def test_leading_padding_masked_gives_the_unpadded_sequences_state():
+    """pad_sequences pads in front: masked, the padding changes nothing, whatever its values."""
+    rng = np.random.default_rng(4)
+    layer = built("simple_rnn", (6, 2), units=3)
+    tail = rng.standard_normal((1, 4, 2))
+    padded = np.concatenate([rng.standard_normal((1, 2, 2)), tail], axis=1)
+    alone = built("simple_rnn", (4, 2), units=3)
+    alone.set_weights(layer.get_weights())
+    mask = np.array([[False, False, True, True, True, True]])
+    np.testing.assert_allclose(layer.call(padded, False, mask=mask), alone.forward(tail), rtol=1e-14)
+    with pytest.raises(ValueError, match=r"mask must have shape \(batch, timesteps\)"):
+        layer.call(padded, False, mask=mask[:, :4])
 
 
 @pytest.mark.parametrize("kwargs", [

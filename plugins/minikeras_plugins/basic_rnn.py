@@ -1,4 +1,8 @@
-"""A simple (Elman) recurrent layer with its own output projection."""
+"""A simple (Elman) recurrent layer with its own output projection: the seed's layer.
+
+Keras's SimpleRNN, whose output is its state, is ``simple_rnn`` (:mod:`.simple_rnn`); this one
+adds ``y_t = activation(h_t W_y + b_y)`` and is registered as ``basic_rnn`` only.
+"""
 
 from __future__ import annotations
 

@@ -24,7 +24,9 @@ class SimpleRNN(Layer):
 
     While training, ``dropout`` scales ``x_t`` by a mask ``m / (1 - dropout)`` and
     ``recurrent_dropout`` scales ``h_{t-1}`` by ``r / (1 - recurrent_dropout)``: one mask per
-    sequence, the same for all its steps (Keras's), drawn with ``Layer.random_uniform``.
+    sequence, the same for all its steps (Keras's), drawn with ``Layer.random_uniform``. A
+    ``mask`` of steps ``(n, timesteps)`` (from ``Embedding(mask_zero=True)``) makes a masked step
+    keep the previous state, zeros before the first, as Keras; it goes on only with the sequences.
 
     Forward: ``x_t W + b`` for every step in one product, then one ``h U`` per step. Backward
     through time, with ``a_t`` the pre-activation and ``dh_t`` from the output and step ``t + 1``::
@@ -92,9 +94,16 @@ class SimpleRNN(Layer):
             masks.append(None if not rate else (part >= rate).astype(X.dtype) * X.dtype.type(0 if rate == 1 else 1 / (1 - rate)))
         return tuple(masks)
 
-    def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
+    def compute_mask(self, X: np.ndarray, mask: np.ndarray | None) -> np.ndarray | None:
+        return mask if self.return_sequences else None
+
+    def call(self, X: np.ndarray, training: bool = False, mask: np.ndarray | None = None) -> np.ndarray:
         p, f = self.params, self.cell_activation
         m, r = self._masks(X, training)
+        if mask is not None:
+            if np.shape(mask) != X.shape[:2]:
+                raise ValueError(f"{self._label}: mask must have shape (batch, timesteps) {X.shape[:2]}, got {np.shape(mask)}")
+            mask = np.asarray(mask, dtype=bool)[:, ::-1 if self.go_backwards else 1].T[..., None]  # (t, n, 1)
         Xt = (X[:, ::-1] if self.go_backwards else X).transpose(1, 0, 2)  # time-major: each step's rows together
         if m is not None:
             Xt = Xt * m
@@ -107,26 +116,32 @@ class SimpleRNN(Layer):
             if t:
                 A[t] += (H[t - 1] if r is None else H[t - 1] * r) @ U
             H[t] = f(A[t])
+            if mask is not None:  # a masked step keeps the state before it
+                H[t] = np.where(mask[t], H[t], H[t - 1] if t else 0)
         if training:
-            self._Xt, self._A, self._H, self._r, self._m = Xt, A, H, r, m
+            self._Xt, self._A, self._H, self._r, self._m, self._M = Xt, A, H, r, m, mask
         return np.ascontiguousarray(H.transpose(1, 0, 2)) if self.return_sequences else H[-1].copy()
 
     def call_backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         p, g, f = self.params, self.grads, self.cell_activation
-        Xt, A, H, r, m = self._Xt, self._A, self._H, self._r, self._m
+        Xt, A, H, r, m, M = self._Xt, self._A, self._H, self._r, self._m, self._M
         steps, units = len(A), self.units
         out = grad.transpose(1, 0, 2) if self.return_sequences else None
         dh = out[-1] if self.return_sequences else grad
         dA = np.empty_like(A)
         UT = p["recurrent_kernel"].T
         for t in range(steps - 1, -1, -1):
-            dA[t] = f.backward(A[t], dh, Y=H[t])
+            # a masked step's state is the previous one: its gradient passes on to it, none to a_t
+            dA[t] = f.backward(A[t], dh, Y=H[t]) if M is None else f.backward(A[t], dh * M[t])
             if t:
-                dh = dA[t] @ UT
+                carried = dA[t] @ UT
                 if r is not None:
-                    dh *= r
+                    carried *= r
+                if M is not None:
+                    carried += dh * ~M[t]
                 if out is not None:
-                    dh += out[t - 1]
+                    carried += out[t - 1]
+                dh = carried
         flat = dA.reshape(-1, units)
         g["kernel"][...] = Xt.reshape(-1, Xt.shape[2]).T @ flat
         previous = H[:-1] if r is None else H[:-1] * r

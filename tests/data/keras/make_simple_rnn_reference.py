@@ -2,7 +2,8 @@
 
 For each case: the inputs X, the weights [kernel, recurrent_kernel, bias] set on the layer, a
 random projection R of the output, Keras's output Y, and by torch autograd the gradients of
-sum(R * Y) with respect to X and to each weight. Run with a Python that has Keras 3 and torch:
+sum(R * Y) with respect to X and to each weight. Cases with a "mask" pass it to the layer's call
+(steps left out: leading padding, holes, a whole sequence). Run with a Python that has Keras 3 and torch:
     KERAS_BACKEND=torch python tests/data/keras/make_simple_rnn_reference.py
 """
 
@@ -31,22 +32,30 @@ CASES = [
     {"units": 3, "activation": None, "use_bias": False, "return_sequences": True},
     {"units": 3, "activation": "sigmoid"},
 ]
+MASK = [[0, 0, 1, 1, 1], [1, 1, 1, 1, 1], [1, 0, 1, 0, 1], [0, 0, 0, 0, 0]]
+MASKED_CASES = [
+    {"units": 3},
+    {"units": 3, "return_sequences": True},
+    {"units": 2, "activation": "relu", "return_sequences": True, "go_backwards": True},
+    {"units": 3, "go_backwards": True},
+]
 
 rng = np.random.default_rng(2024)
 reference = {"keras_version": keras.__version__, "backend": keras.backend.backend(), "cases": []}
-for kwargs in CASES:
-    n, steps, features, units = 3, 5, 4, kwargs["units"]
+for kwargs, mask in [(kwargs, None) for kwargs in CASES] + [(kwargs, MASK) for kwargs in MASKED_CASES]:
+    n, steps, features, units = 3 if mask is None else len(mask), 5, 4, kwargs["units"]
     X = rng.standard_normal((n, steps, features))
     layer = keras.layers.SimpleRNN(**kwargs, dtype="float64")
     layer.build((None, steps, features))
     weights = [0.5 * rng.standard_normal(w.shape) for w in layer.get_weights()]
     layer.set_weights(weights)
     x = torch.tensor(X, requires_grad=True)
-    y = layer(x)
+    y = layer(x) if mask is None else layer(x, mask=torch.tensor(mask, dtype=torch.bool))
     R = rng.standard_normal(tuple(y.shape))
     (y * torch.tensor(R)).sum().backward()
     reference["cases"].append({
         "kwargs": kwargs,
+        "mask": mask,
         "X": X.tolist(),
         "weights": [w.tolist() for w in weights],
         "R": R.tolist(),
