@@ -51,3 +51,16 @@ def fraction(value: Any, argument: str, owner: str | None = None, *, include_one
     if not (0.0 <= number < 1.0 or (include_one and number == 1.0)):
         raise ValueError(_message(owner, argument, f"a number in {interval}", value))
     return number
+
+
+def as_shape(shape: Any, argument: str, owner: str) -> tuple:
+    """``(4, 3)`` as a tuple of positive ints (an int ``n`` as ``(n,)``); anything else is a ``ValueError``."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        result = tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: {argument} must be a tuple of positive ints, got {shape!r}") from None
+    if any(s <= 0 for s in result) or any(float(s) != float(t) for s, t in zip(result, shape)):
+        raise ValueError(f"{owner}: {argument} must be a tuple of positive ints, got {shape!r}")
+    return result

@@ -40,3 +40,24 @@ def image_data_format() -> str:
 def epsilon() -> float:
     """Keras's fuzz factor, ``1e-7`` (the clipping constant of the cross-entropies)."""
     return 1e-7
+
+
+_SEEDS: np.random.Generator | None = None  # set by set_random_seed: where models without a seed take theirs
+
+
+def set_random_seed(seed: int) -> None:
+    """Make a program reproducible, as Keras's ``keras.utils.set_random_seed``: seeds Python's and numpy's
+    global generators, and every model made afterwards without ``seed=`` takes its seed from this one."""
+    global _SEEDS
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+    _SEEDS = np.random.default_rng(seed)
+
+
+def default_seed(seed: int | None) -> int | None:
+    """``seed``, or, when it is ``None`` after ``set_random_seed``, the next seed from that sequence."""
+    if seed is None and _SEEDS is not None:
+        return int(_SEEDS.integers(2**32))
+    return seed

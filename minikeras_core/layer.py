@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
-import math
 import warnings
 from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
 
-from . import initializers
+from . import noise
 from ._config import Plugin
 from .activation import Activation, ElementwiseActivation, derives_from_output
+from .arguments import as_shape
 from .backend import standardize_dtype
 from .registry import get, register_kind
+from .weights import Weights
 
 #: Class attributes of the contract before the engine derived them; see ``Layer.__init_subclass__``.
 _RETIRED_FLAGS = {
@@ -24,7 +24,7 @@ _RETIRED_FLAGS = {
 }
 
 
-class Layer(Plugin, ABC):
+class Layer(Weights, Plugin, ABC):
     """A layer maps ``X`` of shape ``(batch, *input_shape)`` to ``(batch, *output_shape)``.
 
     A layer is built as soon as its input shape is known: :class:`~minikeras_core.Sequential`
@@ -67,11 +67,9 @@ class Layer(Plugin, ABC):
         for flag, why in _RETIRED_FLAGS.items():
             if flag in cls.__dict__:
                 warnings.warn(f"{cls.__qualname__}.{flag} is deprecated and ignored: {why}", DeprecationWarning, stacklevel=2)
-        try:
-            parameters = inspect.signature(cls.call_backward).parameters
-        except (TypeError, ValueError):
-            parameters = {}
-        cls._backward_takes_flag = "need_input_grad" in parameters
+        cls._backward_takes_flag = "need_input_grad" in _parameters(cls.call_backward)
+        cls._call_takes_mask = "mask" in _parameters(cls.call)
+        cls._forward_takes_mask = "mask" in _parameters(cls.forward)
 
     #: Read by plugins written before ``need_input_grad`` became an argument of ``call_backward``; always true now.
     need_input_grad = True
@@ -88,11 +86,11 @@ class Layer(Plugin, ABC):
         owner = type(self).__name__
         self.activation: Activation | None = None if activation is None else get("activation", activation)
         if input_shape is not None:  # Keras's name for the seed's input_size: one sample's shape
-            shape = _as_shape(input_shape, "input_shape", owner)
-            if input_size is not None and _as_shape(input_size, "input_size", owner) != shape:
+            shape = as_shape(input_shape, "input_shape", owner)
+            if input_size is not None and as_shape(input_size, "input_size", owner) != shape:
                 raise ValueError(f"{owner}: input_size={input_size!r} and input_shape={input_shape!r} disagree; give one")
             input_size = shape
-        self.input_size = None if input_size is None else _as_shape(input_size, "input_size", owner)
+        self.input_size = None if input_size is None else as_shape(input_size, "input_size", owner)
         self.name = name
         self.dtype = None if dtype is None else standardize_dtype(dtype)
         self.params: dict[str, np.ndarray] = {}
@@ -117,7 +115,7 @@ class Layer(Plugin, ABC):
             input_shape = self.input_size
         if input_shape is None:
             raise ValueError(f"{self._label}: the input shape is unknown; give input_size=(...) to the first layer")
-        input_shape = _as_shape(input_shape, "input_shape", self._label)
+        input_shape = as_shape(input_shape, "input_shape", self._label)
         if self.input_size is not None and input_shape != self.input_size:
             raise ValueError(f"{self._label}: input_size is {self.input_size} but the previous layer outputs {input_shape}")
         if dtype is not None or self.dtype is None:
@@ -130,27 +128,6 @@ class Layer(Plugin, ABC):
         self.built = True
         return self
 
-    def add_weight(self, name: str, shape: tuple, initializer: Any = "glorot_uniform") -> np.ndarray:
-        """Create a weight (and its zeroed gradient buffer) and return it; call from ``create_weights``.
-
-        ``initializer`` is anything a layer's ``*_initializer`` argument may be (see
-        :func:`minikeras_core.initializers.get_initializer`): a registered name, an Initializer
-        class, instance or config dict, ``None`` (Glorot uniform) or a callable. An unseeded one
-        draws from the model's generator, so ``Sequential(seed=...)`` makes the weights reproducible.
-        """
-        init = initializers.get_initializer(initializer)
-        shape = tuple(int(s) for s in shape)
-        try:
-            value = init(shape, dtype=self.dtype, rng=getattr(self, "_rng", None))
-        except ValueError as err:  # e.g. Identity on a weight that is not 2-D: say which layer and weight
-            raise ValueError(f"{self._label}: cannot initialize weight {name!r} of shape {shape}: {err}") from err
-        if np.shape(value) != shape:
-            raise ValueError(f"{self._label}: the initializer of weight {name!r} returned shape {np.shape(value)}, expected {shape}")
-        value = np.array(value, dtype=self.dtype, order="C")  # a copy: no weight shares memory with an initializer's array
-        self.params[name] = value
-        self.grads[name] = np.zeros_like(value)
-        return value
-
     # -- running ------------------------------------------------------------------------------
     @abstractmethod
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
@@ -160,13 +137,29 @@ class Layer(Plugin, ABC):
     def call_backward(self, grad: np.ndarray) -> np.ndarray:
         """Given ``dL/dZ`` (``Z`` being ``call``'s output), fill ``self.grads`` and return ``dL/dX``."""
 
-    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        """Return the layer's output ``activation(call(X))`` for a batch ``X`` of shape ``(batch, *input_shape)``."""
+    def forward(self, X: np.ndarray, training: bool = False, mask: np.ndarray | None = None) -> np.ndarray:
+        """Return the layer's output ``activation(call(X))`` for a batch ``X`` of shape ``(batch, *input_shape)``.
+
+        ``mask`` (booleans, one per sample and time step, from an ``Embedding(mask_zero=True)``
+        say) reaches ``call`` when it accepts a ``mask`` argument; other layers ignore it.
+        """
         if not self.built:
             self.build(X.shape[1:] if self.input_size is None else None)
         self.check_input(X)
-        Z = self.call(X, training)
+        Z = self.call(X, training, mask=mask) if self._call_takes_mask else self.call(X, training)
         return Z if self.activation is None else self._activate(X, Z, training)
+
+    def compute_mask(self, X: np.ndarray, mask: np.ndarray | None) -> np.ndarray | None:
+        """The mask for the next layer: by default the incoming one while the output keeps the input's rank and
+        time steps (a Dense on sequences), ``None`` otherwise (Flatten, pooling, a recurrent layer's last state).
+
+        Override to make a mask (``Embedding``: ``X != 0``) or to say what happens to it.
+        """
+        if mask is None:
+            return None
+        steps = mask.ndim - 1  # the axes after the batch axis that the mask covers
+        keeps = len(self.output_shape) == len(self.input_shape) and self.output_shape[:steps] == self.input_shape[:steps]
+        return mask if keeps else None
 
     def _activate(self, X: np.ndarray, Z: np.ndarray, training: bool) -> np.ndarray:
         """``Y = activation(Z)``, keeping what the activation's backward needs when training.
@@ -222,25 +215,18 @@ class Layer(Plugin, ABC):
     def random_uniform(self, shape: tuple, seed: int | None = None) -> np.ndarray:
         """Uniform numbers in ``[0, 1)`` of ``shape`` (batch axis first), for a layer that is random while training.
 
-        Drawn from a counter-based generator (Philox) keyed by the training step and the layer's
-        place in the model, at the rows of the current part of the batch: the same numbers
-        whether a batch runs whole or in parts on threads, and for a seeded fit run twice. Used
-        on its own (outside ``fit``) a layer has a fixed key, so repeated calls agree, which is
-        what finite-difference checks need. ``seed`` (a layer's own, as Keras's ``Dropout(seed=)``)
-        is folded into the key.
+        Inside ``fit`` they are keyed by the step and the layer's place (see :mod:`minikeras_core.noise`):
+        the same however a batch is cut into parts, and for a seeded fit run twice. Used on its
+        own a layer has a fixed key, so repeated calls agree (as finite differences need).
+        ``seed`` (a layer's own, as Keras's ``Dropout(seed=)``) is folded into the key.
         """
-        noise = getattr(self, "_noise", None)
-        if noise is None:
+        context = getattr(self, "_noise", None)
+        if context is None:
             if getattr(self, "_noise_key", None) is None:
                 rng = getattr(self, "_rng", None) or np.random.default_rng()
                 self._noise_key = int(rng.integers(2**63))
-            noise = (self._noise_key, 0, 0)
-        key, index, offset = noise
-        per_row = math.prod(shape[1:])
-        start = offset * per_row
-        generator = np.random.Philox(key=np.array([key ^ (seed or 0), index], dtype=np.uint64))
-        generator.advance(start // 4)  # a Philox counter step makes 4 draws: go to the part's first row
-        return np.random.Generator(generator).random(start % 4 + shape[0] * per_row)[start % 4 :].reshape(shape)
+            context = (self._noise_key, 0, 0)
+        return noise.uniform(shape, *context, seed=seed)
 
     def check_input(self, X: np.ndarray) -> None:
         """Raise a ``ValueError`` naming the layer when ``X`` is not ``(batch, *input_shape)``."""
@@ -251,39 +237,7 @@ class Layer(Plugin, ABC):
                 f"{self._label}: expected input of shape (batch, {', '.join(map(str, self.input_shape))}), got {X.shape}"
             )
 
-    def replica(self) -> Layer:
-        """A copy for training another part of a batch at once: the same weights, everything else its own.
-
-        A deep copy sharing only ``params`` (the dict and its arrays), with zeroed ``grads``, so
-        caches and buffers a layer keeps, wherever it keeps them, are never shared.
-        """
-        memo = {id(self.params): self.params, **{id(p): p for p in self.params.values()}}
-        clone = copy.deepcopy(self, memo)
-        for grad in clone.grads.values():
-            grad[...] = 0
-        clone._Z = clone._Y = None
-        return clone
-
-    # -- weights and config -------------------------------------------------------------------
-    def count_params(self) -> int:
-        """Return the number of scalar weights."""
-        return int(sum(p.size for p in self.params.values()))
-
-    def get_weights(self) -> list[np.ndarray]:
-        """Return copies of the weights, in Keras's order and layout."""
-        return [p.copy() for p in self.params.values()]
-
-    def set_weights(self, weights: list[np.ndarray]) -> None:
-        """Copy ``weights`` (as ``get_weights`` returns them) into the layer, in place."""
-        weights = list(weights)
-        if len(weights) != len(self.params):
-            raise ValueError(f"{self._label}: expected {len(self.params)} weight arrays, got {len(weights)}")
-        for (key, param), value in zip(self.params.items(), weights):
-            value = np.asarray(value)
-            if value.shape != param.shape:
-                raise ValueError(f"{self._label}: weight {key!r} has shape {param.shape}, got {value.shape}")
-            param[...] = value
-
+    # -- config -----------------------------------------------------------------------------------
     def get_config(self) -> dict:
         """Return the constructor arguments (with the layer's name), JSON-ready."""
         config = super().get_config()
@@ -296,16 +250,13 @@ class Layer(Plugin, ABC):
         return f"{type(self).__name__} layer {self.name!r}" if self.name else f"{type(self).__name__} layer"
 
 
-def _as_shape(shape: Any, argument: str, owner: str) -> tuple:
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
+def _parameters(function: Any) -> Any:
     try:
-        result = tuple(int(s) for s in shape)
+        return inspect.signature(function).parameters
     except (TypeError, ValueError):
-        raise ValueError(f"{owner}: {argument} must be a tuple of positive ints, got {shape!r}") from None
-    if any(s <= 0 for s in result) or any(float(s) != float(t) for s, t in zip(result, shape)):
-        raise ValueError(f"{owner}: {argument} must be a tuple of positive ints, got {shape!r}")
-    return result
+        return {}
+
+
 
 
 register_kind("layer", "minikeras.layers", Layer)

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import saving
 from ._summary import summary_table
-from .backend import standardize_dtype
+from .backend import default_seed, standardize_dtype
 from .callbacks import History
 from .engine.trainer import Trainer, noise_base
 from .layer import Layer
@@ -33,7 +33,7 @@ class Sequential(Trainer):
 
     def __init__(self, layers: list | None = None, *, dtype: Any = None, seed: int | None = None, name: str | None = None) -> None:
         self.dtype = standardize_dtype(dtype)
-        self.seed = seed
+        self.seed = seed = default_seed(seed)
         self.name = name or "sequential"
         self.layers: list[Layer | Sequential] = []
         self._input: Layer | None = None  # a keras.Input / InputLayer given first: it fixes the input shape
@@ -139,10 +139,14 @@ class Sequential(Trainer):
         """The number of scalar weights in every layer."""
         return sum(layer.count_params() for layer in self.layers)
 
+    def count_trainable_params(self) -> int:
+        """The number of scalar weights the optimizer trains."""
+        return sum(layer.count_trainable_params() for layer in self.layers)
+
     def summary(self, print_fn=print) -> None:
         """Print Keras's table: each layer's name and type, output shape and parameter count, then the totals."""
         self._require_built()
-        print_fn(summary_table(self.name, self.layers, self.count_params()))
+        print_fn(summary_table(self.name, self.layers, self.count_params(), self.count_trainable_params()))
 
     # -- weights ------------------------------------------------------------------------------
     def get_weights(self) -> list[np.ndarray]:

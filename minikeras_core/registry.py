@@ -244,7 +244,9 @@ class Registry:
         spec = _KINDS[kind]
         target = f"{cls.__module__}:{cls.__qualname__}"
         names = sorted(i.name for i in self.infos(spec.kind) if i.obj is cls or (i.obj is None and i.target == target))
-        return names[0] if names else cls.__name__
+        # the name spelling the class's own (random_normal for RandomNormal), else the first alphabetically
+        own = [n for n in names if _normalize(n) == _normalize(cls.__name__)]
+        return (own or names or [cls.__name__])[0]
 
 
 def _check_type(spec: KindSpec, name: str, obj: Any, origin: str) -> None:

@@ -1,4 +1,4 @@
-"""Keras's data utilities: ``to_categorical`` and ``pad_sequences`` (also ``keras.preprocessing.sequence``)."""
+"""Keras's utilities: ``to_categorical``, ``pad_sequences`` (also ``keras.preprocessing.sequence``), ``set_random_seed``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["pad_sequences", "to_categorical"]
+from .backend import set_random_seed
+
+__all__ = ["pad_sequences", "set_random_seed", "to_categorical"]
 
 
 def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:

@@ -91,6 +91,19 @@ class GoodScale(Layer):
         return grad * self.params["scale"]
 
 
+class GoodRunningMean(GoodScale):
+    """``X * scale``, keeping the running mean of its training inputs as a non-trainable weight (as BatchNormalization)."""
+
+    def create_weights(self, input_shape):
+        super().create_weights(input_shape)
+        self.add_weight("moving_mean", input_shape[-1:], "zeros", trainable=False)
+
+    def call(self, X, training=False):
+        if training:
+            self.params["moving_mean"][...] = 0.9 * self.params["moving_mean"] + 0.1 * X.mean(axis=0)
+        return super().call(X, training)
+
+
 class GoodConv2D(Layer):
     """A "valid" 2-D convolution, stride 1: the checks must handle image inputs ``(n, h, w, c)``."""
 
@@ -394,7 +407,9 @@ GOOD = [
     ("layer", GoodScale, {"layer_backward_without_input_grad_keeps_weight_grads": "call_backward takes no need_input_grad"}),
     ("layer", GoodConv2D, {"layer_backward_without_input_grad_keeps_weight_grads": "call_backward takes no need_input_grad"}),
     ("layer", GoodMaxPool2D, {"layer_param_grads_match_finite_differences": "no weights",
+                              "layer_non_trainable_weights_are_left_to_the_layer": "no weights",
                               "layer_backward_without_input_grad_keeps_weight_grads": "call_backward takes no need_input_grad"}),
+    ("layer", GoodRunningMean, {"layer_backward_without_input_grad_keeps_weight_grads": "call_backward takes no need_input_grad"}),
     ("loss", GoodSquaredError, {"loss_fused_grad_matches_chain_rule": "fused_grad returns None for every installed activation"}),
     ("optimizer", GoodSGD, {}),
     ("optimizer", GoodAdam, {"optimizer_elementwise_update_matches_per_weight": "elementwise not declared"}),
@@ -856,7 +871,16 @@ class SingleThreadedSharedCache(SharesCacheWithReplicas):
 GOOD.append(("layer", SingleThreadedSharedCache, {"layer_backward_without_input_grad_keeps_weight_grads": "call_backward takes no need_input_grad", "layer_replica_trains_independently": "parallel_training = False"}))
 
 
+class UpdatesStatisticsWhenPredicting(GoodRunningMean):
+    """Moves its running mean in inference too: predictions would change the model."""
+
+    def call(self, X, training=False):
+        self.params["moving_mean"][...] = 0.9 * self.params["moving_mean"] + 0.1 * X.mean(axis=0)
+        return GoodScale.call(self, X, training)
+
+
 BROKEN = [
+    ("layer", UpdatesStatisticsWhenPredicting, {"layer_non_trainable_weights_are_left_to_the_layer"}),
     ("activation", WrongDerivative, {"activation_grad_input_matches_finite_differences",
                                      "activation_backward_matches_finite_differences"}),
     ("activation", BackwardDisagrees, {"activation_backward_matches_jacobian_vector_product",
@@ -1057,7 +1081,7 @@ def test_checks_that_do_not_apply_are_skipped_with_the_reason_in_the_report_and_
     at = report.index("SKIP   activation:GoodSoftmax  activation_eval_inplace_matches_eval")
     assert report[at + 1] == "       not applicable: not element-wise"
     assert report[-1].endswith(
-        "4 skipped (not element-wise: 2; no weights: 1; call_backward takes no need_input_grad: 1)"
+        "5 skipped (not element-wise: 2; no weights: 2; call_backward takes no need_input_grad: 1)"
     ), report[-1]
     assert all(r.ok for r in results)
     with pytest.raises(pytest.skip.Exception, match="not applicable: no weights"):

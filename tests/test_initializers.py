@@ -161,7 +161,7 @@ def test_dense_with_an_initializer_object_saves_it_and_loads_it(tmp_path):
     np.testing.assert_array_equal(model.layers[-1].params["bias"], np.full(4, 0.25, np.float32))
 
     config = json.loads(json.dumps(layer.get_config()))
-    assert config["kernel_initializer"] == {"class_name": "normal", "config": {"mean": 0.0, "stddev": 0.01, "seed": None}}
+    assert config["kernel_initializer"] == {"class_name": "random_normal", "config": {"mean": 0.0, "stddev": 0.01, "seed": None}}
     assert config["bias_initializer"] == {"class_name": "constant", "config": {"value": 0.25}}
     loaded = _roundtrip(model, tmp_path)
     assert loaded.layers[-1].get_config() == config

@@ -185,3 +185,18 @@ def test_a_nested_model_must_fit_the_shape_before_it():
     outer = keras.Sequential([keras.layers.Dense(3, input_shape=(4,))])
     with pytest.raises(ValueError, match=r"takes samples of shape \(7,\) but the previous layer outputs \(3,\)"):
         outer.add(inner)
+
+
+def test_set_random_seed_makes_unseeded_models_reproducible():
+    def weights_after_seeding():
+        keras.utils.set_random_seed(7)
+        model = keras.Sequential([keras.layers.Dense(3, input_shape=(2,))])
+        return model.get_weights()[0], np.random.rand()
+
+    try:
+        first, second = weights_after_seeding(), weights_after_seeding()
+        np.testing.assert_array_equal(first[0], second[0])
+        assert first[1] == second[1]  # numpy's global generator too
+        assert not np.array_equal(keras.Sequential([keras.layers.Dense(3, input_shape=(2,))]).get_weights()[0], first[0])
+    finally:
+        keras.backend._SEEDS = None

@@ -25,7 +25,7 @@ class StepSetup:
             flatten_optimizer_state(optimizer, self.flat.shapes)
             self.params, self.grads = [self.flat.params], [self.flat.grads]
         else:
-            self.params = [p for layer in layers for p in layer.params.values()]
+            self.params = [layer.params[name] for layer in layers for name in layer.grads]  # trainable ones only
             self.grads = [g for layer in layers for g in layer.grads.values()]
         self.replicas = Replicas(layers, self.flat)
 

@@ -18,12 +18,15 @@ def forward(layers: list[Layer], X: np.ndarray, training: bool = False, noise: t
 
     ``noise`` is ``(key, first_row)``: the step's random key and where ``X`` starts in its
     batch, from which random layers draw (``Layer.random_uniform``), the same numbers however
-    the batch is cut into parts.
+    the batch is cut into parts. A mask a layer makes (``compute_mask``) goes to the next ones.
     """
+    mask = None
     for index, layer in enumerate(layers):
         if noise is not None:
             layer._noise = (noise[0], index, noise[1])
-        X = layer.forward(X, training)
+        out = layer.forward(X, training) if mask is None or not layer._forward_takes_mask else layer.forward(X, training, mask=mask)
+        mask = layer.compute_mask(X, mask)
+        X = out
     return X
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Subject, check, expect, expect_value_error
+from ..engine.setup import StepSetup
+from ..registry import get
+from ._base import NotApplicable, Subject, check, expect, expect_value_error
 from ._configs import check_config
 from ._numerics import arrays_close, max_difference
 
@@ -57,20 +59,53 @@ def layer_output_shape_matches_forward(s: Subject) -> None:
 
 @check("layer")
 def layer_param_count_matches_weights(s: Subject) -> None:
-    """``count_params()`` equals the sizes of ``get_weights()``; ``params`` and ``grads`` hold the same names and shapes."""
+    """``count_params()`` equals the sizes of ``get_weights()``; ``grads`` holds the trainable weights' names, in ``params``'s order, with their shapes and dtypes."""
     layer = s.make_layer()
     weights = layer.get_weights()
     total = int(sum(np.asarray(w).size for w in weights))
     expect(layer.count_params() == total, f"count_params() == {total}, the total size of get_weights()", layer.count_params())
     expect(len(weights) == len(layer.params), f"get_weights() to return one array per weight ({len(layer.params)})",
            f"{len(weights)} arrays")
-    expect(list(layer.grads) == list(layer.params), f"grads with the same names as params {list(layer.params)}",
+    trainable = [name for name in layer.params if name in layer.grads]
+    expect(list(layer.grads) == trainable, f"grads named after weights of params, in their order {list(layer.params)}",
            list(layer.grads))
-    for name, param in layer.params.items():
-        grad = layer.grads[name]
+    trainable_total = int(sum(layer.params[name].size for name in trainable))
+    expect(layer.count_trainable_params() == trainable_total, f"count_trainable_params() == {trainable_total}",
+           layer.count_trainable_params())
+    for name in trainable:
+        param, grad = layer.params[name], layer.grads[name]
         expect(grad.shape == param.shape and grad.dtype == param.dtype,
                f"grads[{name!r}] of params[{name!r}]'s shape {param.shape} and dtype {param.dtype}",
                f"{grad.shape} {grad.dtype}")
+
+
+@check("layer")
+def layer_non_trainable_weights_are_left_to_the_layer(s: Subject) -> None:
+    """Weights without a gradient (``add_weight(..., trainable=False)``) are never handed to an optimizer, and ``forward(X, training=False)`` changes no weight at all.
+
+    The layer may update its non-trainable weights itself while training (moving statistics).
+    """
+    layer = s.make_layer()
+    if not layer.params:
+        raise NotApplicable("no weights")
+    before = {name: p.copy() for name, p in layer.params.items()}
+    layer.forward(inputs(s, layer, 3), training=False)
+    for name, value in before.items():
+        expect(np.array_equal(layer.params[name], value, equal_nan=True), f"forward(X, training=False) to leave weight {name!r} unchanged",
+               lambda name=name, value=value: max_difference(layer.params[name], value))
+    frozen = [name for name in layer.params if name not in layer.grads]
+    for optimizer in (get("optimizer", "sgd"), get("optimizer", "adagrad", clipnorm=1.0)):  # a flat buffer, and one array per weight
+        setup = StepSetup([layer], optimizer)
+        for name in frozen:
+            expect(not any(np.shares_memory(p, layer.params[name]) for p in setup.params),
+                   f"the non-trainable weight {name!r} kept from what {type(optimizer).__name__} updates", "it is among them")
+        for grad in setup.grads:
+            grad[...] = 1.0
+        kept = {name: layer.params[name].copy() for name in frozen}
+        optimizer.apply(setup.params, setup.grads)
+        for name, value in kept.items():
+            expect(np.array_equal(layer.params[name], value), f"an optimizer step to leave the non-trainable weight {name!r} unchanged",
+                   lambda name=name, value=value: max_difference(layer.params[name], value))
 
 
 @check("layer")

@@ -78,8 +78,8 @@ def layer_grad_input_matches_finite_differences(s: Subject) -> None:
 def layer_param_grads_match_finite_differences(s: Subject) -> None:
     """Each ``grads[name]`` written by ``backward`` is the gradient of ``sum(G * forward(X))`` with respect to ``params[name]``."""
     for layer, label in _variants(s):
-        if not layer.params:
-            raise NotApplicable("no weights")
+        if not layer.grads:
+            raise NotApplicable("no trainable weights" if layer.params else "no weights")
         X = inputs(s, layer, 2)
         Y = np.asarray(layer.forward(X.copy(), training=True))
         G = s.rng.normal(size=Y.shape)
@@ -88,7 +88,7 @@ def layer_param_grads_match_finite_differences(s: Subject) -> None:
         layer.backward(G.copy())
         grads = {name: np.array(g, dtype=np.float64) for name, g in layer.grads.items()}
         try:
-            for name, param in layer.params.items():
+            for name, param in ((name, layer.params[name]) for name in layer.grads):
                 expect(name in grads and grads[name].shape == param.shape, f"grads[{name!r}] of shape {param.shape}",
                        lambda n=name, grads=grads: f"{grads[n].shape if n in grads else 'no such gradient'}")
                 numeric = {i: finite_difference(_objective(layer, X, G), param, i) for i in probe_indices(param.shape, s.rng)}
@@ -146,7 +146,8 @@ def layer_replica_trains_independently(s: Subject) -> None:
     for name, param in layer.params.items():
         expect(replica.params.get(name) is param, f"the replica's params[{name!r}] to be the layer's own array (shared weights)",
                "another array")
-        expect(replica.grads.get(name) is not layer.grads[name], f"the replica's grads[{name!r}] to be an array of its own",
+    for name, grad in layer.grads.items():
+        expect(replica.grads.get(name) is not grad, f"the replica's grads[{name!r}] to be an array of its own",
                "the layer's array")
     shared = "the layer keeps state shared with its replicas"
     try:  # both forward passes before either backward, the replica's backward first: caches must not be shared
