@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run: fewer rounds and samples")
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds per workload (default 5, 3 with --quick)")
-    parser.add_argument("--workloads", default="mlp,cnn,rnn,seed", help="comma-separated subset of mlp,cnn,rnn,seed")
+    parser.add_argument("--workloads", default="mlp,cnn,rnn,seed,lstm,cnn_bn", help="comma-separated subset of mlp,cnn,rnn,seed,lstm,cnn_bn")
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam",
                         help="optimizer of mlp, cnn and rnn (default adam; sgd is the fallback while adam is not installed)")
     parser.add_argument("--seed-model", choices=("conv", "dense"), default="conv",
@@ -452,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in [w.strip() for w in args.workloads.split(",") if w.strip()]:
         wl = workloads(args.optimizer, args.seed_model, scale).get(name)
         if wl is None:
-            parser.error(f"--workloads: unknown workload {name!r}; expected mlp, cnn, rnn or seed")
+            parser.error(f"--workloads: unknown workload {name!r}; expected one of mlp, cnn, rnn, seed, lstm, cnn_bn")
         missing = wl.missing_plugins()
         if missing:
             hint = {"adam": " (use --optimizer sgd meanwhile)", "conv2d": " (use --seed-model dense for seed meanwhile)"}

@@ -82,6 +82,18 @@ def seed_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return X[index].astype(np.float32), y[index].astype(np.float32)
 
 
+def review_data(n: int, seed: int, vocabulary: int = 10_000, steps: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """IMDB-like reviews: ``n`` sequences of ``steps`` word ids in ``[1, vocabulary)`` (float32 holding integers, as
+    Keras programs feed them) and a sentiment in {0, 1}: whether the review's words lean to the "positive" half."""
+    rng = np.random.default_rng(seed)
+    lean = rng.random(n) < 0.5
+    low = rng.integers(1, vocabulary // 2, (n, steps))
+    high = rng.integers(vocabulary // 2, vocabulary, (n, steps))
+    pick_high = rng.random((n, steps)) < np.where(lean, 0.65, 0.35)[:, None]
+    X = np.where(pick_high, high, low).astype(np.float32)
+    return X, lean.astype(np.float32)[:, None]
+
+
 # -- Mini-Keras models (uncompiled; Workload.minikeras_model compiles them) -------------------------
 
 def mk_mlp(seed: int) -> mk.Sequential:
@@ -110,6 +122,28 @@ def mk_rnn(seed: int) -> mk.Sequential:
     model = mk.Sequential(seed=seed, dtype="float32")
     model.add("basic_rnn", output_units=10, hidden_units=64, activation="softmax", input_size=(32, 16),
               hidden_activation="tanh", return_sequences=False)
+    return model
+
+
+def mk_cnn_bn(seed: int) -> mk.Sequential:
+    model = mk.Sequential(seed=seed, dtype="float32")
+    model.add("conv2d", filters=32, kernel_size=3, activation="relu", input_shape=(28, 28, 1))
+    model.add("batch_normalization")
+    model.add("max_pooling2d", pool_size=2)
+    model.add("conv2d", filters=64, kernel_size=3, activation="relu")
+    model.add("batch_normalization")
+    model.add("max_pooling2d", pool_size=2)
+    model.add("global_average_pooling2d")
+    model.add("dense", units=128, activation="relu")
+    model.add("dense", units=10, activation="softmax")
+    return model
+
+
+def mk_lstm(seed: int) -> mk.Sequential:
+    model = mk.Sequential(seed=seed, dtype="float32")
+    model.add("embedding", input_dim=10_000, output_dim=64, input_shape=(100,))
+    model.add("lstm", units=64)
+    model.add("dense", units=1, activation="sigmoid")
     return model
 
 
@@ -170,6 +204,34 @@ def torch_rnn():
     return net, nn.CrossEntropyLoss(), lambda out: torch.softmax(out, dim=1)
 
 
+def torch_cnn_bn():
+    torch, nn = _torch()
+    net = nn.Sequential(  # BatchNorm as Keras's: momentum 0.99 there is 0.01 here, epsilon 1e-3
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.BatchNorm2d(32, eps=1e-3, momentum=0.01), nn.MaxPool2d(2, 2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.BatchNorm2d(64, eps=1e-3, momentum=0.01), nn.MaxPool2d(2, 2),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10),
+    )
+    return net, nn.CrossEntropyLoss(), lambda out: torch.softmax(out, dim=1)
+
+
+def torch_lstm():
+    torch, nn = _torch()
+
+    class Ids(nn.Module):
+        """Word ids arrive as float32 (the same array Mini-Keras gets); the embedding takes int64."""
+
+        def forward(self, x):
+            return x.long()
+
+    class LastStep(nn.Module):
+        def forward(self, pair):
+            return pair[0][:, -1]
+
+    net = nn.Sequential(Ids(), nn.Embedding(10_000, 64), nn.LSTM(64, 64, batch_first=True), LastStep(), nn.Linear(64, 1))
+    # the sigmoid folded into the loss as PyTorch users write it; predict adds it
+    return net, nn.BCEWithLogitsLoss(), lambda out: torch.sigmoid(out)
+
+
 def torch_seed():
     torch, nn = _torch()
     net = nn.Sequential(
@@ -186,7 +248,7 @@ def torch_seed_dense():
 
 
 def workloads(optimizer: str = "adam", seed_model: str = "conv", scale: float = 1.0) -> dict[str, Workload]:
-    """The four workloads; ``optimizer`` replaces Adam (mlp, cnn, rnn), ``seed_model="dense"`` uses the demo's stand-in.
+    """The six workloads; ``optimizer`` replaces Adam (mlp, cnn, rnn, lstm, cnn_bn), ``seed_model="dense"`` uses the demo's stand-in.
 
     ``scale`` shrinks the timed work (``--quick``): fewer training samples, or fewer epochs for ``seed``.
     """
@@ -210,6 +272,15 @@ def workloads(optimizer: str = "adam", seed_model: str = "conv", scale: float = 
             "rnn", "32 steps x 16 features, RNN 64 tanh, last step -> Dense 10 softmax; batch 64", 64,
             n(64 * 40, 64), 1, 6400, ("basic_rnn",), optimizer, mk_rnn, torch_rnn,
             lambda count, s: teacher_data((32, 16), 10, count, s), learning_rate=lr, notes=list(notes)),
+        "lstm": Workload(
+            "lstm", "IMDB-like: Embedding 10,000 x 64, LSTM 64, Dense 1 sigmoid; 100 ids per sequence; batch 64", 64,
+            n(64 * 16, 64), 1, 3200, ("embedding", "lstm", "dense"), optimizer, mk_lstm, torch_lstm, review_data,
+            loss="binary_cross_entropy", learning_rate=lr, notes=list(notes)),
+        "cnn_bn": Workload(
+            "cnn_bn", "the cnn with BatchNormalization after each Conv and GlobalAveragePooling2D for Flatten; batch 64", 64,
+            n(64 * 16, 64), 1, 6400, ("conv2d", "batch_normalization", "max_pooling2d", "global_average_pooling2d", "dense"),
+            optimizer, mk_cnn_bn, torch_cnn_bn, lambda count, s: teacher_data((28, 28, 1), 10, count, s),
+            learning_rate=lr, notes=list(notes)),
         "seed": Workload(
             "seed",
             "original example on digits 0/1 (360 samples), batch 300, gradient descent, 100 epochs per fit"

@@ -20,7 +20,7 @@ from bench.workloads import workloads  # noqa: E402
 
 # (workload, optimizer, seed model): the real workloads, and the fallbacks the bench offers.
 CASES = [("mlp", "adam", "conv"), ("cnn", "adam", "conv"), ("rnn", "adam", "conv"), ("seed", "sgd", "conv"),
-         ("mlp", "sgd", "conv"), ("seed", "sgd", "dense")]
+         ("lstm", "adam", "conv"), ("cnn_bn", "adam", "conv"), ("mlp", "sgd", "conv"), ("seed", "sgd", "dense")]
 
 
 def tiny(name: str, optimizer: str, seed_model: str, minikeras: bool = True):
@@ -28,7 +28,7 @@ def tiny(name: str, optimizer: str, seed_model: str, minikeras: bool = True):
     missing = wl.missing_plugins()
     if missing and minikeras:
         pytest.skip(f"plugin {missing[0]!r} not installed")
-    samples = {"mlp": 256, "cnn": 64, "rnn": 128, "seed": 360}[name]
+    samples = {"mlp": 256, "cnn": 64, "rnn": 128, "seed": 360, "lstm": 128, "cnn_bn": 64}[name]
     batch = 300 if name == "seed" else 32
     # a few epochs over a small set; rates raised where the default would move too slowly to see in a few steps
     rate = {"adam": 3e-3, "sgd": 0.1}[wl.optimizer] if name != "seed" else wl.learning_rate
