@@ -62,6 +62,12 @@ class TrainingHooks:
     def on_evaluate_end(self, model: Any, logs: dict) -> None:
         """After ``evaluate`` has computed its loss and metrics (``logs`` holds them)."""
 
+    @hookspec
+    def on_gradients_ready(self, model: Any, grads: list) -> None:
+        """After a training step's backward pass, before the optimizer's update: ``grads`` are the arrays the
+        optimizer will apply (one flat vector when the weights are flat), which an implementation may change in
+        place. A distribution strategy sums them over its processes here (see :mod:`minikeras_core.strategy`)."""
+
 
 HOOK_NAMES = tuple(name for name in vars(TrainingHooks) if name.startswith("on_"))
 _HOOK_ARGS = {name: tuple(inspect.signature(getattr(TrainingHooks, name)).parameters)[1:] for name in HOOK_NAMES}
@@ -98,6 +104,11 @@ def _adapt(name: str, method: Any) -> Any:
 
         def adapter(self, model, batch, logs):
             return invoke(self, {"model": model, "batch": batch, "logs": logs})
+
+    elif args == ("model", "grads"):
+
+        def adapter(self, model, grads):
+            return invoke(self, {"model": model, "grads": grads})
 
     else:  # pragma: no cover - a new hook needs its adapter here
         raise NotImplementedError(f"no adapter for hook {name}{args}")
@@ -168,6 +179,10 @@ class Callback:
     @hookimpl
     def on_evaluate_end(self, model: Any, logs: dict) -> None:
         self.model = model
+
+    @hookimpl
+    def on_gradients_ready(self, model: Any, grads: list) -> None:
+        pass
 
 
 def installed_callbacks() -> list[Any]:

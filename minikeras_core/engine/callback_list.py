@@ -32,6 +32,7 @@ class CallbackList:
         self.model = model
         self.hook = plugin_manager(self.callbacks, installed=False).hook
         self.listens_to_batches = does_work(self.hook.on_batch_begin) or does_work(self.hook.on_batch_end)
+        self.listens_to_gradients = does_work(self.hook.on_gradients_ready)
 
     def train_begin(self) -> None:
         self.hook.on_train_begin(model=self.model, logs={})
@@ -53,6 +54,10 @@ class CallbackList:
         """``logs`` may be a callable giving the logs, so they are only computed when someone listens."""
         if self.listens_to_batches:
             self.hook.on_batch_end(model=self.model, batch=batch, logs=logs() if callable(logs) else logs)
+
+    def gradients_ready(self, grads: list) -> None:
+        if self.listens_to_gradients:
+            self.hook.on_gradients_ready(model=self.model, grads=grads)
 
     def evaluate_end(self, logs: dict) -> None:
         self.hook.on_evaluate_end(model=self.model, logs=dict(logs))

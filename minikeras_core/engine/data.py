@@ -66,7 +66,9 @@ def check_inputs(model: Any, X: Any, method: str, convert: bool = True, argument
     With ``convert=False`` an array is neither cast nor scanned for NaN here (``predict`` does
     both chunk by chunk, so an array larger than memory is never copied whole).
     """
-    if convert or not isinstance(X, np.ndarray):
+    if isinstance(X, np.memmap):  # never copied whole: checked here a slice at a time, cast a batch at a time
+        X = as_array(X, argument, method, None)
+    elif convert or not isinstance(X, np.ndarray):
         X = as_array(X, argument, method, model.dtype)
     else:
         _check_kind_and_size(X, argument, method)

@@ -24,7 +24,7 @@ def evaluate_arrays(model: Any, X: np.ndarray, y: np.ndarray, batch_size: int | 
     chunk_size = min(len(X), positive_int(batch_size if batch_size is not None else 256, "batch_size"))
     with Workers(parts_for(model.flat_layers, chunk_size, training=False)) as workers:
         for start, stop in data.chunks(len(X), batch_size):
-            y_pred = forward_in_parts(model.flat_layers, X[start:stop], workers)
+            y_pred = forward_in_parts(model.flat_layers, np.asarray(X[start:stop], dtype=model.dtype), workers)  # a memmap's chunk, cast
             totals["loss"] += model.loss(y_pred, y[start:stop]) * (stop - start)
             for metric in model.metrics:
                 totals[metric.name] += metric(y_pred, y[start:stop]) * (stop - start)

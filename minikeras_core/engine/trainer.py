@@ -17,9 +17,11 @@ import numpy as np
 from ..arguments import non_negative_int, positive_int, positive_number
 from ..callbacks import History, ProgbarLogger
 from ..registry import get, register_kind, serialize
-from . import data, inference, parallel
+from ..strategy import current as current_strategy
+from . import data, distributed, parallel, sources
 from .callback_list import CallbackList
 from .compile_utils import compile_arguments, fit_arguments
+from .distributed import failing_together
 from .evaluator import Evaluator, one_of
 from .setup import StepSetup
 from .threads import Workers
@@ -67,7 +69,7 @@ class Trainer(Evaluator):
             verbose: int | str = 1, callbacks: list | None = None, validation_split: float = 0.0, validation_data: tuple | None = None,
             shuffle: bool = True, initial_epoch: int = 0, validation_batch_size: int | None = None, validation_freq: int = 1,
             n_epochs: int | None = None, learning_rate: float | None = None, optimizer: Any = None, seed: int | None = None,
-            X: Any = None, **extras: Any) -> History:
+            X: Any = None, strategy: Any = None, **extras: Any) -> History:
         """Train over mini-batches until epoch ``epochs`` (the seed's ``n_epochs``); returns a ``History``, as Keras's ``fit``.
 
         Training runs epochs ``initial_epoch`` .. ``epochs - 1``; ``batch_size`` defaults to 32.
@@ -81,81 +83,128 @@ class Trainer(Evaluator):
         differently). A loss that becomes NaN raises ``FloatingPointError`` naming the epoch and
         batch (``TerminateOnNaN`` makes that a quiet stop). Large models train parts of each
         batch on threads (see :mod:`minikeras_core.engine.parallel`): the same step, to rounding.
+        ``x`` may also be a PyDataset or a generator (with ``steps_per_epoch``), see
+        :mod:`.sources`; ``strategy`` (or a ``distribute`` block) spreads training over processes,
+        see :mod:`minikeras_core.strategy`.
         """
+        steps_per_epoch = extras.pop("steps_per_epoch", None)
         fit_arguments(args, extras)
         X = one_of(x, X, "fit")
-        self._require_compiled("fit", X)
+        strategy = current_strategy(strategy)
+        self._require_compiled("fit", sources.first_inputs(X))
         n_epochs = data.epochs_argument(n_epochs, epochs)
         initial_epoch = non_negative_int(initial_epoch, "initial_epoch")
-        verbose = data.verbose_argument(verbose)
+        verbose = data.verbose_argument(verbose) if strategy is None or strategy.is_chief else 0
         batch_size = positive_int(batch_size if batch_size is not None else 32, "batch_size")
         validation_freq = positive_int(validation_freq, "validation_freq")
-        X, y = data.check_data(self, X, y, "fit")
-        X, y, validation = data.split_validation(self, X, y, validation_split, validation_data)
         if optimizer is not None:
             self.optimizer = get("optimizer", optimizer)
         if learning_rate is not None:
             self.optimizer.learning_rate = positive_number(learning_rate, "learning_rate")
+        with failing_together(strategy):
+            source, validation = self._sources(X, y, batch_size, shuffle, seed, strategy, steps_per_epoch, validation_split, validation_data)
+            return self._fit_loop(source, validation, strategy, initial_epoch, n_epochs, verbose, callbacks,
+                                  validation_batch_size or batch_size, validation_freq, seed)
+
+    def _sources(self, X: Any, y: Any, batch_size: int, shuffle: bool, seed: int | None, strategy: Any, steps_per_epoch: int | None,
+                 validation_split: float, validation_data: Any) -> tuple[Any, Any]:
+        """Where the training batches come from, and the validation data (arrays, a dataset, or ``None``)."""
         rng = np.random.default_rng(seed) if seed is not None else self._rng
+        if sources.is_dataset(X) or sources.is_generator(X):
+            if validation_split:
+                raise ValueError("fit(): validation_split needs arrays; give validation_data with a dataset or a generator")
+            source = sources.DatasetSource(self, X, strategy) if sources.is_dataset(X) else sources.GeneratorSource(self, X, steps_per_epoch)
+            if isinstance(validation_data, (tuple, list)):
+                validation_data = data.check_data(self, *validation_data, "fit", "_val (validation_data)")
+            if strategy is not None:
+                distributed.set_up(self, strategy, len(X) if sources.is_dataset(X) else steps_per_epoch)
+            return source, validation_data
+        X, y = data.check_data(self, X, y, "fit")
+        X, y, validation = data.split_validation(self, X, y, validation_split, validation_data)
+        if strategy is not None:
+            distributed.set_up(self, strategy, len(X))
+        return sources.ArraySource(self, X, y, batch_size, shuffle, rng), validation
+
+    def _fit_loop(self, source: Any, validation: Any, strategy: Any, initial_epoch: int, n_epochs: int, verbose: int,
+                  callbacks: list | None, validation_batch_size: int, validation_freq: int, seed: int | None) -> History:
+        """The epochs of ``fit``: each batch's step, the running figures (summed over ranks), validation, the events."""
         noise_base = _noise_base(seed) if seed is not None else self._noise_base
-        n, steps = len(X), -(-len(X) // batch_size)
+        steps = source.steps
         self.history = history = History()
         shown = [ProgbarLogger(verbose)] if verbose else []
-        events = CallbackList([*shown, *(callbacks or [])], model=self, last=[history],
-                              params={"verbose": verbose, "epochs": n_epochs, "steps": steps})
+        events = CallbackList([*([strategy] if strategy is not None else []), *shown, *(callbacks or [])], model=self,
+                              last=[history], params={"verbose": verbose, "epochs": n_epochs, "steps": steps})
         self.stop_training = False
+        self.distribute_strategy = strategy
         self._setup = None  # layers may have changed since the last fit
         logs: dict = {}
         events.train_begin()
-        with Workers(parallel.parts_for(self.flat_layers, min(batch_size, n), training=True)) as workers:
+        with Workers(parallel.parts_for(self.flat_layers, getattr(source, "batch_size", 1 << 16), training=True)) as workers:
             for epoch in range(initial_epoch, n_epochs):
                 events.epoch_begin(epoch)
-                order = rng.permutation(n) if shuffle else None
-                totals = dict.fromkeys(["loss", *(m.name for m in self.metrics)], 0.0)
+                source.epoch_begin()
+                totals = np.zeros(1 + len(self.metrics))
                 seen = 0
                 for batch in range(steps):
-                    start, stop = batch * batch_size, min((batch + 1) * batch_size, n)
                     events.batch_begin(batch)
-                    if order is None:  # in order: views of the data, no copy
-                        X_batch, y_batch = X[start:stop], y[start:stop]
-                    else:  # np.take copies the rows faster than fancy indexing does
-                        X_batch, y_batch = np.take(X, order[start:stop], axis=0), np.take(y, order[start:stop], axis=0)
-                    loss, y_pred = self._train_batch(X_batch, y_batch, workers, noise_base)
-                    totals["loss"] += loss * (stop - start)
-                    for metric in self.metrics:
-                        totals[metric.name] += metric(y_pred, y_batch) * (stop - start)
-                    seen += stop - start
-                    events.batch_end(batch, lambda totals=totals, seen=seen: {key: value / seen for key, value in totals.items()})
-                    if not math.isfinite(loss):
+                    X_batch, y_batch, global_size = source.batch(batch, strategy)
+                    size = distributed.global_sums(strategy, [len(X_batch)])[0] if global_size is None else global_size
+                    loss, y_pred = self._train_batch(X_batch, y_batch, workers, noise_base, len(X_batch) / size, events)
+                    sums = [loss * len(X_batch), *(m(y_pred, y_batch) * len(X_batch) if len(X_batch) else 0.0 for m in self.metrics)]
+                    totals += distributed.global_sums(strategy, sums)
+                    seen += size
+                    running = totals.copy()
+                    events.batch_end(batch, lambda running=running, seen=seen: self._logs(running, seen))
+                    if strategy is not None and events.listens_to_batches:  # a callback's stop, on any rank, stops every rank
+                        self.stop_training = bool(distributed.global_sums(strategy, [self.stop_training])[0])
+                    if not math.isfinite(totals[0]):
                         if self.stop_training:  # a callback such as TerminateOnNaN chose to end here
                             break
                         raise FloatingPointError(
-                            f"{self.name}: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1} (of {steps}); "
+                            f"{self.name}: the loss became {totals[0] / seen} at epoch {epoch + 1}, batch {batch + 1} (of {steps}); "
                             "lower the learning rate, check the inputs' scale, or add the TerminateOnNaN callback to stop quietly"
                         )
                     if self.stop_training:
                         break
-                logs = {key: value / max(seen, 1) for key, value in totals.items()}
+                source.epoch_end()
+                logs = self._logs(totals, max(seen, 1))
                 if validation is not None and np.isfinite(logs["loss"]) and (epoch + 1) % validation_freq == 0:
-                    values = inference.evaluate_arrays(self, *validation, validation_batch_size or batch_size)
+                    values = self._evaluate_data(validation, validation_batch_size, strategy)
                     logs.update({f"val_{key}": value for key, value in values.items()})
                 events.epoch_end(epoch, logs)
+                if strategy is not None:
+                    self.stop_training = bool(distributed.global_sums(strategy, [self.stop_training])[0])
                 if self.stop_training:
                     break
         events.train_end(logs)
+        self.distribute_strategy = None
         return history
 
-    def _train_batch(self, X: np.ndarray, y: np.ndarray, workers: Workers, noise_base: int) -> tuple[float, np.ndarray]:
+    def _logs(self, totals: np.ndarray, seen: int) -> dict:
+        return {key: float(value) / seen for key, value in zip(["loss", *(m.name for m in self.metrics)], totals)}
+
+    def _train_batch(self, X: np.ndarray, y: np.ndarray, workers: Workers, noise_base: int, scale: float = 1.0,
+                     events: CallbackList | None = None) -> tuple[float, np.ndarray]:
         """One gradient step on a checked batch; returns its loss and predictions.
 
+        ``scale`` is this process's share of the global batch (1 without a strategy): the
+        gradients are those of ``scale`` times the batch's mean loss, and the
+        ``on_gradients_ready`` hook (a strategy's all-reduce) sees them before the update.
         Random layers (Dropout) draw from a key made of ``noise_base`` and the step's number
         (``optimizer.iterations``), so shuffling's generator is untouched, and a run resumed from
         a saved model continues the same noise.
         """
         self._setup = setup = StepSetup.reuse(self._setup, self.flat_layers, self.optimizer)
         noise_key = (noise_base + (self.optimizer.iterations + 1) * 0x9E3779B97F4A7C15) % 2**63
-        y_pred = parallel.train_in_parts(self.flat_layers, self.loss, X, y, workers, setup.replicas, setup.grads, noise_key)
-        loss = self.loss(y_pred, y)
+        if len(X):
+            y_pred = parallel.train_in_parts(self.flat_layers, self.loss, X, y, workers, setup.replicas, setup.grads, noise_key, scale)
+            loss = self.loss(y_pred, y)
+        else:  # this rank has no rows of a short last batch: it still takes part in the sum
+            y_pred, loss = np.empty((0,) + self.output_shape, self.dtype), 0.0
+            for grad in setup.grads:
+                grad[...] = 0
+        if events is not None:
+            events.gradients_ready(setup.grads)
         self.optimizer.apply(setup.params, setup.grads)
         return loss, y_pred
 
