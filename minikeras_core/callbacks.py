@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from .hooks import Callback
+from .strategy import writes_files
 
 __all__ = [
     "CSVLogger",
@@ -319,6 +320,8 @@ class ModelCheckpoint(Callback):
             self.best = float(current)
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
+        if not writes_files(model):  # under a strategy, rank 0 alone writes
+            return
         folder = os.path.dirname(path)
         if folder:
             os.makedirs(folder, exist_ok=True)
@@ -345,12 +348,17 @@ class CSVLogger(Callback):
 
     def on_train_begin(self, model: Any, logs: dict) -> None:
         self.model = model
+        self._file = None
+        if not writes_files(model):  # under a strategy, rank 0 alone writes
+            return
         continuing = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
         self._file = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")
         self._keys = None
         self._header_written = continuing
 
     def on_epoch_end(self, model: Any, epoch: int, logs: dict) -> None:
+        if self._file is None:
+            return
         if self._keys is None:
             self._keys = sorted(logs)
             self._writer = csv.DictWriter(self._file, fieldnames=["epoch", *self._keys], delimiter=self.separator)

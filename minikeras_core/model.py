@@ -14,6 +14,7 @@ from .callbacks import History
 from .engine.trainer import Trainer, noise_base
 from .layer import Layer
 from .registry import REGISTRY, get, has_plugin, is_registered_as, register, serialize
+from .strategy import writes_files
 
 __all__ = ["History", "Sequential"]
 
@@ -197,11 +198,13 @@ class Sequential(Trainer):
         The file is a zip of JSON and ``.npy`` arrays (no pickles), written atomically; read it
         back with :func:`minikeras_core.load_model`. See :mod:`minikeras_core.saving`.
         """
-        saving.save_model(self, path)
+        if writes_files(self):  # under a strategy, rank 0 alone writes
+            saving.save_model(self, path)
 
     def save_weights(self, path: Any) -> None:
         """Write only the weights (layer by layer, with their names and shapes) to one file, atomically."""
-        saving.save_weights(self, path)
+        if writes_files(self):
+            saving.save_weights(self, path)
 
     def load_weights(self, path: Any) -> None:
         """Set the weights from a file ``save_weights`` (or ``save``) wrote; the architecture must match."""

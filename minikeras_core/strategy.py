@@ -120,3 +120,12 @@ def current(strategy: Any = None) -> Strategy | None:
     if strategy is not None:
         return get("strategy", strategy)
     return _CURRENT[-1] if _CURRENT else None
+
+
+def writes_files(model: Any = None) -> bool:
+    """Whether this process writes files (checkpoints, logs, saved models): always without a strategy, else rank 0 only.
+
+    The strategy is the model's last ``fit``'s, or the innermost ``distribute`` block's.
+    """
+    strategy = getattr(model, "distribute_strategy", None) or current()
+    return strategy is None or strategy.is_chief

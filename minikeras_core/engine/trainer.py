@@ -37,6 +37,7 @@ class Trainer(Evaluator):
     layers: list = []
     flat_layers: list = []
     history: History | None = None
+    distribute_strategy: Any = None  # the strategy of the last fit (rank 0 alone writes files after it)
     _noise_base = 0  # the key random layers' noise starts from; a model sets its own (see noise_base)
     _setup: StepSetup | None = None  # how steps run: flat buffer or separate arrays, replicas
 
@@ -177,7 +178,6 @@ class Trainer(Evaluator):
                 if self.stop_training:
                     break
         events.train_end(logs)
-        self.distribute_strategy = None
         return history
 
     def _logs(self, totals: np.ndarray, seen: int) -> dict:
