@@ -94,25 +94,30 @@ class BatchNormalization(Layer):
                              "variances; use one whose values are >= 0 (ones, the default)")
 
     def _view(self, A: np.ndarray) -> np.ndarray:
-        """``A`` as ``(m, C)`` when the channels are last, else ``(m, C, p)``: the channels on axis 1."""
+        """``A`` as ``(n, r, C)`` when the channels are last, else ``(n, r, C, p)``: samples, the axes before the channels, the channels."""
         C, p = A.shape[self._channel_axis], math.prod(A.shape[self._channel_axis + 1:])
-        return A.reshape(-1, C) if p == 1 else A.reshape(-1, C, p)
+        return A.reshape(len(A), -1, C) if p == 1 else A.reshape(len(A), -1, C, p)
 
     def _sum(self, A: np.ndarray, B: np.ndarray | None = None) -> np.ndarray:
-        """``sum A`` (or ``sum A * B``) over every axis of the view but the channels': a matrix-vector product when it can."""
-        if A.ndim == 2:
-            return np.ones(len(A), A.dtype) @ A if B is None else np.einsum("nc,nc->c", A, B)
-        return A.sum(axis=(0, 2)) if B is None else np.einsum("ncp,ncp->c", A, B)
+        """``sum A`` (or ``sum A * B``) over every axis of the view but the channels'.
+
+        Each sample's sum first, then theirs: in float32 about 20 times closer to the exact sum than
+        one running sum over a conv layer's outputs, at the same speed (einsum, no temporary; BLAS's
+        matrix-vector product is faster alone but its idle threads slow the element-wise work).
+        """
+        s = "nrc" if A.ndim == 3 else "nrcp"
+        per_sample = np.einsum(f"{s}->nc", A) if B is None else np.einsum(f"{s},{s}->nc", A, B)
+        return per_sample.sum(axis=0)
 
     def call(self, X: np.ndarray, training: bool = False, mask: np.ndarray | None = None) -> np.ndarray:
         V, gamma, beta = self._view(X), self.params.get("gamma"), self.params.get("beta")
-        stat = (-1,) if V.ndim == 2 else (-1, 1)  # a channel vector's shape against the view
+        stat = (-1,) if V.ndim == 3 else (-1, 1)  # a channel vector's shape against the view
         if not training:  # no state is written here: predictions may run through this layer on several threads at once
             mean, var = self.params["moving_mean"], self.params["moving_variance"]
             w = None
         else:
             w = None if mask is None else self._mask_weights(mask, X, V)
-            count = V.size // V.shape[1] if w is None else self._sum(w) + _MASK_EPSILON
+            count = V.size // V.shape[2] if w is None else self._sum(w) + _MASK_EPSILON
             mean = (self._sum(V) if w is None else self._sum(V, w)) / count
         xc = V - mean.reshape(stat)
         if training:
@@ -139,7 +144,7 @@ class BatchNormalization(Layer):
         xc, inv, w, c = self._xc, self._inv, self._w, 1.0 / self._count
         self._xc = self._w = None  # used up here: xc's memory becomes part of dX
         G = self._view(grad)
-        stat = (-1,) if G.ndim == 2 else (-1, 1)
+        stat = (-1,) if G.ndim == 3 else (-1, 1)
         sum_g, sum_gx = self._sum(G), self._sum(G, xc)
         if "gamma" in self.grads:
             np.multiply(sum_gx, inv, out=self.grads["gamma"])
