@@ -82,8 +82,10 @@ class Layer(Weights, Plugin, ABC):
         name: str | None = None,
         dtype: Any = None,
         input_shape: tuple | None = None,
+        trainable: bool = True,
     ) -> None:
         owner = type(self).__name__
+        self.trainable = bool(trainable)
         self.activation: Activation | None = None if activation is None else get("activation", activation)
         if input_shape is not None:  # Keras's name for the seed's input_size: one sample's shape
             shape = as_shape(input_shape, "input_shape", owner)
@@ -243,6 +245,8 @@ class Layer(Weights, Plugin, ABC):
         config = super().get_config()
         if self.name is not None:
             config["name"] = self.name
+        if not self.trainable:  # frozen after it was made, as Keras records it
+            config["trainable"] = False
         return config
 
     @property

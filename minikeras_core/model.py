@@ -140,6 +140,16 @@ class Sequential(Trainer):
         """The number of scalar weights in every layer."""
         return sum(layer.count_params() for layer in self.layers)
 
+    @property
+    def trainable(self) -> bool:
+        """Keras's ``model.trainable``: false when every layer is frozen; setting it freezes or unfreezes them all."""
+        return any(layer.trainable for layer in self.layers)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        for layer in self.layers:
+            layer.trainable = bool(value)
+
     def count_trainable_params(self) -> int:
         """The number of scalar weights the optimizer trains."""
         return sum(layer.count_trainable_params() for layer in self.layers)

@@ -18,6 +18,14 @@ class Weights:
     params: dict[str, np.ndarray]
     grads: dict[str, np.ndarray]
 
+    #: Keras's ``layer.trainable``: set it to ``False`` to freeze the layer (``fit`` then leaves its
+    #: weights alone; its input gradient still flows to the layers before it).
+    trainable = True
+
+    def trainable_names(self) -> list[str]:
+        """The names of the weights an optimizer updates: those with a gradient, none while frozen."""
+        return list(self.grads) if self.trainable else []
+
     def add_weight(self, name: str, shape: tuple, initializer: Any = "glorot_uniform", trainable: bool = True) -> np.ndarray:
         """Create a weight (and, when ``trainable``, its zeroed gradient buffer) and return it; call from ``create_weights``.
 
@@ -49,8 +57,8 @@ class Weights:
         return int(sum(p.size for p in self.params.values()))
 
     def count_trainable_params(self) -> int:
-        """Return the number of scalar weights an optimizer trains (those with a gradient)."""
-        return int(sum(self.params[name].size for name in self.grads))
+        """Return the number of scalar weights an optimizer trains (those with a gradient, none while frozen)."""
+        return int(sum(self.params[name].size for name in self.trainable_names()))
 
     def get_weights(self) -> list[np.ndarray]:
         """Return copies of the weights, in Keras's order and layout."""

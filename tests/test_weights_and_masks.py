@@ -134,3 +134,24 @@ def test_the_default_mask_rule_drops_the_mask_once_the_rank_changes():
     assert layer.output_shape == (4,) and layer.compute_mask(np.zeros((5, 4, 2)), mask) is None
     dense = mk.get("layer", "dense", units=3).build((4, 2))
     assert dense.compute_mask(np.zeros((5, 4, 2)), mask) is mask
+
+
+def test_a_frozen_layer_keeps_its_weights_and_still_passes_gradients_back(tmp_path):
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    model = mk.Sequential(seed=0, dtype="float64")
+    first = model.add("dense", units=4, activation="tanh", input_shape=(3,))
+    middle = model.add("dense", units=4, activation="tanh")
+    model.add("dense", units=2, activation="softmax")
+    middle.trainable = False
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    frozen, before = middle.get_weights(), first.get_weights()
+    model.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    for a, b in zip(middle.get_weights(), frozen):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first.get_weights()[0], before[0])  # the layer before it still learns through it
+    assert model.count_trainable_params() == model.count_params() - (4 * 4 + 4)
+    model.save(tmp_path / "frozen.mk")
+    assert mk.load_model(tmp_path / "frozen.mk").layers[1].trainable is False
+    model.trainable = False
+    assert model.count_trainable_params() == 0 and not model.trainable

@@ -26,7 +26,7 @@ class FlatBuffer:
     """
 
     def __init__(self, layers: list[Layer]) -> None:
-        weights = [(layer, name) for layer in layers for name in layer.grads]  # the trainable weights
+        weights = [(layer, name) for layer in layers for name in layer.trainable_names()]
         dtype = weights[0][0].params[weights[0][1]].dtype if weights else np.float64
         total = sum(layer.params[name].size for layer, name in weights)
         self.params, self.grads = np.empty(total, dtype), np.zeros(total, dtype)
@@ -48,14 +48,14 @@ class FlatBuffer:
         return all(
             layer.params[name].base is self.params and layer.grads[name].base is self.grads
             for layer in layers
-            for name in layer.grads
+            for name in layer.trainable_names()
         )
 
     def own_grads(self, layers: list[Layer]) -> np.ndarray:
         """Give ``layers`` (replicas of the model's) gradients that are views of one new zeroed flat vector; return it."""
         flat, offset = np.zeros_like(self.grads), 0
         for layer in layers:
-            for name in layer.grads:
+            for name in layer.trainable_names():
                 shape = layer.grads[name].shape
                 layer.grads[name] = flat[offset : offset + math.prod(shape)].reshape(shape)
                 offset += math.prod(shape)
@@ -64,7 +64,7 @@ class FlatBuffer:
 
 def can_flatten(layers: list[Layer], optimizer: Optimizer) -> bool:
     """Whether ``optimizer`` may update the weights of ``layers`` as one vector: element-wise, and weights of one dtype."""
-    dtypes = {layer.params[name].dtype for layer in layers for name in layer.grads}
+    dtypes = {layer.params[name].dtype for layer in layers for name in layer.trainable_names()}
     return bool(getattr(optimizer, "elementwise", False)) and len(dtypes) == 1
 
 

@@ -59,7 +59,7 @@ class Replicas:
         while len(self.stacks) < count:
             stack = [layer.replica() for layer in self.layers]
             if self.flat is None:
-                grads = [g for layer in stack for g in layer.grads.values()]
+                grads = [layer.grads[name] for layer in stack for name in layer.trainable_names()]
             else:
                 grads = [self.flat.own_grads(stack)]
             self.stacks.append((stack, grads))

@@ -19,14 +19,14 @@ class StepSetup:
     """``params`` and ``grads``: what the optimizer updates and with what; ``replicas`` for the other parts of a batch."""
 
     def __init__(self, layers: list[Layer], optimizer: Optimizer) -> None:
-        self.key = [optimizer, *layers, *(layer.params for layer in layers)]
+        self.key = _key(layers, optimizer)
         self.flat = FlatBuffer(layers) if can_flatten(layers, optimizer) else None
         if self.flat is not None:
             flatten_optimizer_state(optimizer, self.flat.shapes)
             self.params, self.grads = [self.flat.params], [self.flat.grads]
         else:
-            self.params = [layer.params[name] for layer in layers for name in layer.grads]  # trainable ones only
-            self.grads = [g for layer in layers for g in layer.grads.values()]
+            self.params = [layer.params[name] for layer in layers for name in layer.trainable_names()]
+            self.grads = [layer.grads[name] for layer in layers for name in layer.trainable_names()]
         self.replicas = Replicas(layers, self.flat)
 
     @classmethod
@@ -37,9 +37,14 @@ class StepSetup:
         return cls(layers, optimizer)
 
     def fits(self, layers: list[Layer], optimizer: Optimizer) -> bool:
-        key = [optimizer, *layers, *(layer.params for layer in layers)]
+        key = _key(layers, optimizer)
         same = len(key) == len(self.key) and all(a is b for a, b in zip(key, self.key))
         return same and (self.flat is None or self.flat.intact(layers))
 
 
 __all__ = ["StepSetup"]
+
+
+def _key(layers: list[Layer], optimizer: Optimizer) -> list:
+    """What a setup depends on, compared by identity: the optimizer, the layers, their weight dicts, which layers train."""
+    return [optimizer, *layers, *(layer.params for layer in layers), *(bool(layer.trainable) for layer in layers)]
