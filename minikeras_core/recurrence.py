@@ -1,0 +1,203 @@
+"""The frame Keras's recurrent layers (SimpleRNN, LSTM, GRU) share around their cells' steps.
+
+A recurrent layer reads ``X`` of shape ``(n, timesteps, features)`` one step at a time. Here every
+one works time-major, on ``Xt`` of shape ``(timesteps, n, features)`` in the order the steps are
+read (last to first with ``go_backwards``), so that a step's rows are contiguous. :class:`Recurrent`
+does everything that does not depend on the cell:
+
+- the arguments every one takes (``units``, ``dropout``, ``recurrent_dropout``, ``seed``,
+  ``return_sequences``, ``go_backwards``, ``unroll``), and what a Sequential cannot do refused by name;
+- dropout masks fixed per sequence, Keras's way: an input mask ``m`` (features) and a recurrent mask
+  ``r`` (units) per sample, or one of each per gate when ``recurrent_dropout`` is set (Keras's
+  ``implementation=1``), drawn with :meth:`Layer.random_uniform` and scaled by ``1 / (1 - rate)``;
+- the input side, with the columns in whatever order the cell keeps them: every step's projection
+  ``A_t = (x_t * m) W + b`` in one product, and back ``dW = sum_t (x_t * m)^T dA_t``, ``dX = (dA W^T) * m``;
+- the recurrent product ``(h * r) U`` of a step, its transpose, and ``dU = sum_t (h_{t-1} * r)^T dZ_t``;
+- a mask of steps ``(n, timesteps)`` from a previous layer (``Embedding(mask_zero=True)``): a masked
+  step keeps every state (zeros before the first) and passes its gradient on unchanged, as Keras;
+- the output (every state, in reading order, with ``return_sequences``; else the last) and its gradient.
+
+A cell implements ``_forward(Xt, M, m, r, training)``, returning the states ``H`` ``(timesteps, n,
+units)`` and keeping what its backward needs, and ``_backward(dH, dh, need_input_grad)``: ``dH`` is the
+gradient reaching each step's output ``(timesteps, n, units)`` (or ``None``), ``dh`` the last state's
+(or ``None``); it writes the weight gradients and returns ``dL/dXt`` (or ``None``). ``M`` is the mask
+``(timesteps, n, 1)`` or ``None``; ``m`` and ``r`` are ``(count, n, features)`` / ``(count, n, units)`` or ``None``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .arguments import fraction, non_negative_int, positive_int
+from .layer import Layer
+from .registry import get
+
+
+class Recurrent(Layer):
+    """The frame of a recurrent layer whose kernel has ``blocks`` blocks of ``units`` columns (its gates)."""
+
+    #: How many blocks of ``units`` columns the kernels have: one per gate (SimpleRNN 1, LSTM 4, GRU 3).
+    blocks = 1
+
+    #: Masked steps output zeros in a returned sequence instead of the state they keep (Keras's
+    #: ``zero_output_for_mask``, which Bidirectional sets on the layers it wraps).
+    zero_output_for_mask = False
+
+    def __init__(self, units: int, activation: Any, dropout: float, recurrent_dropout: float, seed: int | None,
+                 return_sequences: bool, return_state: bool, go_backwards: bool, stateful: bool, unroll: bool,
+                 refused: dict, **kwargs: Any) -> None:
+        super().__init__(**kwargs)  # no activation for the base: the recurrence applies its own
+        owner = type(self).__name__
+        for argument, value in {**refused, "return_state": return_state or None, "stateful": stateful or None}.items():
+            if value is not None:
+                raise ValueError(f"{owner}: {argument}={value!r} is not supported (a Sequential layer has one output and "
+                                 f"no state between batches; there are no regularizers or constraints); leave it at its default")
+        self.units = positive_int(units, "units", owner)
+        self.cell_activation = get("activation", "linear" if activation is None else activation)
+        self.dropout = fraction(dropout, "dropout", owner, include_one=True)
+        self.recurrent_dropout = fraction(recurrent_dropout, "recurrent_dropout", owner, include_one=True)
+        self.seed = None if seed is None else non_negative_int(seed, "seed", owner)
+        self.return_sequences, self.go_backwards, self.unroll = bool(return_sequences), bool(go_backwards), bool(unroll)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        if len(input_shape) != 2:
+            raise ValueError(f"{self._label}: expects sequences of shape (timesteps, features) per sample, got input shape {input_shape}")
+        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+
+    def compute_mask(self, X: np.ndarray, mask: np.ndarray | None) -> np.ndarray | None:
+        return mask if self.return_sequences else None
+
+    # -- the frame ------------------------------------------------------------------------------
+    def call(self, X: np.ndarray, training: bool = False, mask: np.ndarray | None = None) -> np.ndarray:
+        Xt = (X[:, ::-1] if self.go_backwards else X).transpose(1, 0, 2)
+        Xt = np.ascontiguousarray(Xt)  # time-major: each step's rows together
+        M = None
+        if mask is not None:
+            if np.shape(mask) != X.shape[:2]:
+                raise ValueError(f"{self._label}: mask must have shape (batch, timesteps) {X.shape[:2]}, got {np.shape(mask)}")
+            mask = np.asarray(mask, dtype=bool)
+            M = None if mask.all() else np.ascontiguousarray(mask[:, ::-1 if self.go_backwards else 1].T)[..., None]
+        m, r = self._dropout_masks(X, training)
+        H = self._forward(Xt, M, m, r, training)
+        self._M = M if training else None
+        if not self.return_sequences:
+            return H[-1].copy()
+        if self.zero_output_for_mask and M is not None:
+            return (H * M).transpose(1, 0, 2).copy()
+        return np.ascontiguousarray(H.transpose(1, 0, 2))
+
+    def call_backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
+        M, dH, dh = self._M, None, None
+        if self.return_sequences:
+            dH = grad.transpose(1, 0, 2)
+            if self.zero_output_for_mask and M is not None:
+                dH = dH * M
+        else:
+            dh = grad
+        dXt = self._backward(dH, dh, need_input_grad)
+        if dXt is None or not need_input_grad:  # the model's first layer: nobody uses dL/dX
+            return None
+        dX = dXt.transpose(1, 0, 2)
+        return np.ascontiguousarray(dX[:, ::-1] if self.go_backwards else dX)
+
+    def _dropout_masks(self, X: np.ndarray, training: bool) -> tuple:
+        """The scaled input and recurrent masks, ``(count, n, features)`` and ``(count, n, units)``, or ``None`` each."""
+        if not training or not (self.dropout or self.recurrent_dropout):
+            return None, None
+        n, features = len(X), X.shape[2]
+        count = self.blocks if self.recurrent_dropout else 1  # one per gate only with recurrent dropout, as Keras
+        u = self.random_uniform((n, count * (features + self.units)), self.seed)  # one draw per sample for all masks
+        masks = []
+        for rate, part, width in ((self.dropout, u[:, : count * features], features), (self.recurrent_dropout, u[:, count * features :], self.units)):
+            scale = X.dtype.type(0 if rate == 1 else 1 / (1 - rate))
+            masks.append(None if not rate else ((part >= rate) * scale).astype(X.dtype).reshape(n, count, width).transpose(1, 0, 2).copy())
+        return tuple(masks)
+
+    def _columns(self, total: int) -> list[slice]:
+        """The blocks of ``units`` columns (one per gate) of a kernel with ``total`` columns."""
+        u = self.units
+        return [slice(j * u, (j + 1) * u) for j in range(total // u)]
+
+    # -- the input side -------------------------------------------------------------------------
+    def _project(self, Xt: np.ndarray, m: np.ndarray | None, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        """Every step's ``(x_t * m) W + b`` at once, ``(timesteps, n, columns)``; ``m`` per column block of ``W``."""
+        if m is None or len(m) == 1:
+            A = (Xt if m is None else Xt * m[0]) @ W
+        else:
+            A = np.empty(Xt.shape[:2] + W.shape[1:], dtype=Xt.dtype)
+            for j, cols in enumerate(self._columns(W.shape[1])):
+                np.matmul(Xt * m[j], W[:, cols], out=A[..., cols])
+        if b is not None:
+            A += b
+        return A
+
+    def _project_backward(self, Xt: np.ndarray, dA: np.ndarray, m: np.ndarray | None, W: np.ndarray,
+                          need_input_grad: bool) -> tuple:
+        """``(dW, db, dXt)`` for ``A = (Xt * m) W + b``; ``dXt`` is ``None`` unless ``need_input_grad``."""
+        features, flat = Xt.shape[2], dA.reshape(-1, dA.shape[2])
+        dW = np.empty_like(W)
+        if m is None or len(m) == 1:
+            dW[...] = (Xt if m is None else Xt * m[0]).reshape(-1, features).T @ flat
+        else:
+            for j, cols in enumerate(self._columns(W.shape[1])):
+                dW[:, cols] = (Xt * m[j]).reshape(-1, features).T @ flat[:, cols]
+        db = flat.sum(axis=0)
+        if not need_input_grad:
+            return dW, db, None
+        if m is None or len(m) == 1:
+            dXt = dA @ W.T
+            if m is not None:
+                dXt *= m[0]
+        else:
+            dXt = sum((dA[..., cols] @ W[:, cols].T) * m[j] for j, cols in enumerate(self._columns(W.shape[1])))
+        return dW, db, dXt
+
+    # -- the recurrent side ---------------------------------------------------------------------
+    def _times_recurrent(self, h: np.ndarray, U: np.ndarray, r: np.ndarray | None, out: np.ndarray) -> np.ndarray:
+        """``out = (h * r) U``, with each gate's own mask when there is one per gate."""
+        if r is None or len(r) == 1:
+            return np.matmul(h if r is None else h * r[0], U, out=out)
+        for j, cols in enumerate(self._columns(U.shape[1])):
+            np.matmul(h * r[j], U[:, cols], out=out[:, cols])
+        return out
+
+    def _times_recurrent_transposed(self, dZ: np.ndarray, U: np.ndarray, r: np.ndarray | None, out: np.ndarray) -> np.ndarray:
+        """``out = dL/dh`` for ``Z = (h * r) U``, given ``dZ``."""
+        if r is None or len(r) == 1:
+            np.matmul(dZ, U.T, out=out)
+            return out if r is None else np.multiply(out, r[0], out=out)
+        out[...] = sum((dZ[:, cols] @ U[:, cols].T) * r[j] for j, cols in enumerate(self._columns(U.shape[1])))
+        return out
+
+    def _recurrent_kernel_grad(self, H: np.ndarray, dZ: np.ndarray, r: np.ndarray | None) -> np.ndarray:
+        """``sum_t (h_{t-1} * r)^T dZ_t`` over the steps after the first (``h_0 = 0``), ``(units, columns)``."""
+        units, columns = H.shape[2], dZ.shape[2]
+        dZ = dZ[1:].reshape(-1, columns)
+        if r is None or len(r) == 1:
+            previous = H[:-1] if r is None else H[:-1] * r[0]
+            return previous.reshape(-1, units).T @ dZ
+        dU = np.empty((units, columns), dtype=dZ.dtype)
+        for j, cols in enumerate(self._columns(columns)):
+            dU[:, cols] = (H[:-1] * r[j]).reshape(-1, units).T @ dZ[:, cols]
+        return dU
+
+
+def keep_masked(new: np.ndarray, previous: np.ndarray | None, M: np.ndarray | None, t: int) -> None:
+    """A masked step keeps the state before it (zeros before the first): ``new = where(M[t], new, previous)`` in place."""
+    if M is not None:
+        if previous is None:
+            np.multiply(new, M[t], out=new)
+        else:
+            np.copyto(new, previous, where=~M[t])
+
+
+def split_masked(d: np.ndarray, M: np.ndarray | None, t: int) -> np.ndarray | None:
+    """For a state's gradient ``d`` at step ``t``: zero it in place where the step is masked, returning what goes straight
+    on to the previous state there (``None`` without a mask)."""
+    if M is None:
+        return None
+    skip = np.where(M[t], 0, d)
+    np.multiply(d, M[t], out=d)
+    return skip
