@@ -185,6 +185,25 @@ def test_a_model_with_it_trains_each_batch_in_one_piece_the_same_with_or_without
     np.testing.assert_array_equal(results[0][2], results[1][2])
 
 
+def test_a_frozen_layer_normalizes_with_its_moving_statistics_and_keeps_them():
+    rng = np.random.default_rng(9)
+    X, y = rng.normal(1.0, 2.0, size=(32, 4)), rng.integers(0, 3, 32)
+    model = bn_model(optimizer="adam")
+    first = model.layers[0]
+    first.set_weights([w + rng.random(4) for w in first.get_weights()])
+    first.trainable = False  # Keras: the layer then runs in inference mode, in fit too
+    frozen = first.get_weights()
+    dense_before = model.layers[1].get_weights()
+    model.fit(X, y, epochs=2, batch_size=8, verbose=0)
+    for after, before in zip(first.get_weights(), frozen):
+        np.testing.assert_array_equal(after, before)
+    assert not np.array_equal(model.layers[1].get_weights()[0], dense_before[0])  # the rest trains
+    gamma, beta, mean, var = frozen
+    np.testing.assert_allclose(first.forward(X, training=True), (X - mean) / np.sqrt(var + 1e-3) * gamma + beta, rtol=1e-12)
+    R = rng.normal(size=X.shape)
+    np.testing.assert_allclose(first.backward(R), R * gamma / np.sqrt(var + 1e-3), rtol=1e-12)
+
+
 def test_evaluate_and_predict_use_the_moving_statistics():
     rng = np.random.default_rng(7)
     model = Sequential(seed=0, dtype="float64")

@@ -35,11 +35,14 @@ class BatchNormalization(Layer):
 
     (the gradient through the batch's mean and variance). ``xc`` is kept from the forward pass.
 
-    ``parallel_training = False``: the statistics are the whole batch's, so a model with this
-    layer trains each batch in one piece rather than in parts on threads (parts would each see
-    only their own samples' statistics, and the moving ones would move once per part); with one
-    thread the statistics are those of all devices', so ``synchronized`` changes nothing.
-    Prediction may still run in parts. ``renorm``, regularizers and constraints are refused.
+    ``parallel_training = False``: the statistics must be the whole batch's, so a model with this
+    layer trains each batch in one piece rather than in parts on threads (each part would see only
+    its own samples' statistics, and the moving ones would move once per part). Prediction may
+    still run in parts. ``synchronized`` is recorded and changes nothing: within a process the
+    batch is never split (under a distribution strategy each process normalizes its own share, as
+    Keras's ``synchronized=False``). ``renorm``, regularizers and constraints are refused. A frozen
+    layer (``trainable = False``) normalizes with its moving statistics while training too, and
+    leaves them alone, as Keras's; its input gradient is then ``gamma inv G``.
     """
 
     parallel_training = False
@@ -112,28 +115,31 @@ class BatchNormalization(Layer):
     def call(self, X: np.ndarray, training: bool = False, mask: np.ndarray | None = None) -> np.ndarray:
         V, gamma, beta = self._view(X), self.params.get("gamma"), self.params.get("beta")
         stat = (-1,) if V.ndim == 3 else (-1, 1)  # a channel vector's shape against the view
-        if not training:  # no state is written here: predictions may run through this layer on several threads at once
-            mean, var = self.params["moving_mean"], self.params["moving_variance"]
-            w = None
-        else:
+        batch = training and self.trainable  # frozen, it normalizes as in inference and its moving statistics stay, as Keras's
+        w = count = None
+        if batch:
             w = None if mask is None else self._mask_weights(mask, X, V)
             count = V.size // V.shape[2] if w is None else self._sum(w) + _MASK_EPSILON
             mean = (self._sum(V) if w is None else self._sum(V, w)) / count
+        else:
+            mean, var = self.params["moving_mean"], self.params["moving_variance"]
         xc = V - mean.reshape(stat)
-        if training:
+        if batch:
             var = (self._sum(xc, xc) if w is None else self._sum(xc, xc * w)) / count
             for name, value in (("moving_mean", mean), ("moving_variance", var)):
                 moving = self.params[name]
                 moving[...] = moving * self.momentum + value * (1.0 - self.momentum)
         inv = 1.0 / np.sqrt(var + self.epsilon)
+        scale = (inv if gamma is None else inv * gamma).reshape(stat)
         if training:
             self._xc, self._inv, self._w, self._count = xc, inv, w, count
-            xc = xc * (inv if gamma is None else inv * gamma).reshape(stat)  # Z: a new array, xc is kept for backward
-        else:
-            xc *= (inv if gamma is None else inv * gamma).reshape(stat)
+            Z = xc * scale  # a new array: xc is kept for backward
+        else:  # no state is written: predictions may run through this layer on several threads at once
+            Z = xc
+            Z *= scale
         if beta is not None:
-            xc += beta.reshape(stat)
-        return xc.reshape(X.shape)
+            Z += beta.reshape(stat)
+        return Z.reshape(X.shape)
 
     def _mask_weights(self, mask: np.ndarray, X: np.ndarray, V: np.ndarray) -> np.ndarray:
         if mask.shape != X.shape[:-1]:
@@ -141,7 +147,7 @@ class BatchNormalization(Layer):
         return np.broadcast_to(mask[..., None], X.shape).astype(X.dtype).reshape(V.shape)
 
     def call_backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        xc, inv, w, c = self._xc, self._inv, self._w, 1.0 / self._count
+        xc, inv, w, count = self._xc, self._inv, self._w, self._count
         self._xc = self._w = None  # used up here: xc's memory becomes part of dX
         G = self._view(grad)
         stat = (-1,) if G.ndim == 3 else (-1, 1)
@@ -152,14 +158,15 @@ class BatchNormalization(Layer):
             self.grads["beta"][...] = sum_g
         if not need_input_grad:
             return None
-        gamma = self.params.get("gamma", 1.0)
-        k1 = gamma * inv
-        k2 = -c * k1 * inv * inv * sum_gx
-        k3 = -c * (k1 * sum_g + (0.0 if w is None else k2 * self._sum(w, xc)))
-        xc *= k2.reshape(stat)
-        xc += k3.reshape(stat)
-        if w is not None:
-            xc *= w
+        k1 = self.params.get("gamma", 1.0) * inv
         dX = G * k1.reshape(stat)
-        dX += xc
+        if count is not None:  # the batch's statistics: the gradient through them too
+            c = 1.0 / count
+            k2 = -c * k1 * inv * inv * sum_gx
+            k3 = -c * (k1 * sum_g + (0.0 if w is None else k2 * self._sum(w, xc)))
+            xc *= k2.reshape(stat)
+            xc += k3.reshape(stat)
+            if w is not None:
+                xc *= w
+            dX += xc
         return dX.reshape(grad.shape)
