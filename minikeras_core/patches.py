@@ -1,14 +1,16 @@
-"""Patch matrices (im2col) for 2-D sliding-window layers: every window of a batch of images as one row.
+"""Patch matrices (im2col) for sliding-window layers: every window of a batch of images as one row.
 
-For a padded batch ``Xp`` ``(n, hp, wp, c)``, a ``(kh, kw)`` window and strides ``(sh, sw)``,
-the patch matrix ``P`` has one row per window (sample, then output row, then output column)
-and one column per window cell ``(i, j, ch)``, in the order of a Keras kernel
-``(kh, kw, c, filters)`` flattened over its first three axes::
+For a padded batch ``Xp`` ``(n, hp, wp, c)``, a ``(kh, kw)`` window, strides ``(sh, sw)`` and a
+dilation ``(dh, dw)`` (every function takes ``dilation=``, ``(1, 1)`` by default), the patch matrix
+``P`` has one row per window (sample, then output row, then output column) and one column per
+window cell ``(i, j, ch)``, in the order of a Keras kernel ``(kh, kw, c, filters)`` flattened over
+its first three axes::
 
-    P[(b * out_h + y) * out_w + x, (i * kw + j) * c + ch] = Xp[b, y*sh + i, x*sw + j, ch]
+    P[(b * out_h + y) * out_w + x, (i * kw + j) * c + ch] = Xp[b, y*sh + i*dh, x*sw + j*dw, ch]
 
-so that a convolution is one product, ``Z = P @ kernel.reshape(-1, filters)``. With ``ones=True``
-``P`` gets a last column of ones, so that ``[P 1] @ [W; bias]`` adds a bias inside the product.
+so that a convolution is one product, ``Z = P @ kernel.reshape(-1, filters)`` (a 1-D one too, on
+its sequences as images of height 1). With ``ones=True`` ``P`` gets a last column of ones, so
+that ``[P 1] @ [W; bias]`` adds a bias inside the product.
 
 Two ways to gather ``P``, chosen by ``gather`` from the channel count (each measured the faster
 one on its side of ``NARROW_CHANNELS``):
@@ -57,13 +59,13 @@ def _destination(buffer: np.ndarray | None, size: int, dtype: np.dtype) -> np.nd
 
 
 def gather_wide(Xp: np.ndarray, k: tuple[int, int], s: tuple[int, int], out: tuple[int, int], *,
-                ones: bool = False, buffer: np.ndarray | None = None) -> np.ndarray:
+                ones: bool = False, buffer: np.ndarray | None = None, dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
     """``P`` as a C-contiguous ``(rows, columns)`` array: a copy of the strided window view.
 
     Written into the front of the flat ``buffer`` when one is given (it must have room), else
     into a new array.
     """
-    windows = spatial.windows(Xp, k, s, out)  # (n, out_h, out_w, kh, kw, c)
+    windows = spatial.windows(Xp, k, s, out, dilation)  # (n, out_h, out_w, kh, kw, c)
     rows, width = windows.shape[0] * out[0] * out[1], columns(k, Xp.shape[3], ones)
     P = _destination(buffer, rows * width, Xp.dtype).reshape(rows, width)
     # splitting the last axis of a column slice is still a view: the copy lands in P itself
@@ -74,17 +76,17 @@ def gather_wide(Xp: np.ndarray, k: tuple[int, int], s: tuple[int, int], out: tup
 
 
 def gather_narrow(Xp: np.ndarray, k: tuple[int, int], s: tuple[int, int], out: tuple[int, int], *,
-                  ones: bool = False, buffer: np.ndarray | None = None) -> np.ndarray:
+                  ones: bool = False, buffer: np.ndarray | None = None, dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
     """``P`` as the transposed view of a C-contiguous ``P^T``, filled one kernel offset at a time.
 
-    Offset ``(i, j)`` meets ``Xp[:, i::sh, j::sw, :]`` (one input per window) and writes it, channels
+    Offset ``(i, j)`` meets ``Xp[:, i*dh::sh, j*dw::sw, :]`` (one input per window) and writes it, channels
     first, into rows ``(i * kw + j) * c ...`` of ``P^T``: contiguous writes of long runs, where
     writing every ``columns``-th value of ``P`` measured slower. ``buffer`` as in ``gather_wide``.
     """
     n, c = Xp.shape[0], Xp.shape[3]
     rows, width = n * out[0] * out[1], columns(k, c, ones)
     transposed = _destination(buffer, rows * width, Xp.dtype).reshape((width, n) + out)
-    for i, j, index in spatial.offsets(k, s, out):
+    for i, j, index in spatial.offsets(k, s, out, dilation):
         first = (i * k[1] + j) * c
         transposed[first : first + c] = Xp[index].transpose(3, 0, 1, 2)
     if ones:
@@ -93,15 +95,15 @@ def gather_narrow(Xp: np.ndarray, k: tuple[int, int], s: tuple[int, int], out: t
 
 
 def gather(Xp: np.ndarray, k: tuple[int, int], s: tuple[int, int], out: tuple[int, int], *,
-           ones: bool = False, buffer: np.ndarray | None = None) -> np.ndarray:
+           ones: bool = False, buffer: np.ndarray | None = None, dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
     """``P`` for the padded batch ``Xp``, by ``gather_narrow`` or ``gather_wide`` as its channel count says."""
     gather_into = gather_narrow if is_narrow(Xp.shape[3]) else gather_wide
-    return gather_into(Xp, k, s, out, ones=ones, buffer=buffer)
+    return gather_into(Xp, k, s, out, ones=ones, buffer=buffer, dilation=dilation)
 
 
 def blocks(X: np.ndarray, k: tuple[int, int], s: tuple[int, int], out: tuple[int, int], *,
            pads: tuple[int, int, int, int] = (0, 0, 0, 0), ones: bool = False,
-           block: int = BLOCK_SAMPLES) -> Iterator[tuple[slice, np.ndarray]]:
+           block: int = BLOCK_SAMPLES, dilation: tuple[int, int] = (1, 1)) -> Iterator[tuple[slice, np.ndarray]]:
     """Yield ``(samples, P_b)``: the samples of each block of ``block``, and their ``P`` (see ``gather``).
 
     Each block is padded with ``pads`` zeros first (``spatial.pad``), so a caller keeps no
@@ -114,4 +116,4 @@ def blocks(X: np.ndarray, k: tuple[int, int], s: tuple[int, int], out: tuple[int
     buffer = np.empty(size, dtype=X.dtype)
     for start in range(0, len(X), block):
         samples = slice(start, min(start + block, len(X)))
-        yield samples, gather(spatial.pad(X[samples], pads), k, s, out, ones=ones, buffer=buffer)
+        yield samples, gather(spatial.pad(X[samples], pads), k, s, out, ones=ones, buffer=buffer, dilation=dilation)

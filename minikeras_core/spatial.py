@@ -1,9 +1,13 @@
-"""Geometry of 2-D sliding-window layers (Conv2D, MaxPool2D, and any a plugin adds): arguments, padding, windows.
+"""Geometry of sliding-window layers (Conv1D/2D, pooling, and any a plugin adds): arguments, padding, windows.
 
-Shared by every such layer so that padding and window rules (Keras's "valid"/"same") are written
-once. Images are ``(n, height, width, channels)``. Output ``(y, x)`` sees the window
-``Xp[y*sh : y*sh + kh, x*sw : x*sw + kw]`` of the padded input ``Xp``; seen the other way, kernel
-offset ``(i, j)`` meets the strided grid ``Xp[i::sh, j::sw]`` (``offset_slice``), one input per
+Shared by every such layer so that padding and window rules (Keras's "valid"/"same"/"causal")
+are written once. ``plan`` works on any number of spatial axes; the rest on images
+``(n, height, width, channels)``, and a 1-D layer runs on its sequences ``(n, steps, channels)``
+as images of height 1 (``X[:, None]``, a view).
+
+Output ``(y, x)`` sees the window ``Xp[y*sh + i*dh, x*sw + j*dw]`` for ``i < kh, j < kw`` of the
+padded input ``Xp`` (``d`` the dilation, 1 for pooling); seen the other way, kernel offset
+``(i, j)`` meets the strided grid ``Xp[i*dh::sh, j*dw::sw]`` (``offset_slice``), one input per
 output. Layers loop over the ``kh * kw`` offsets (``offsets``) rather than over pixels. Patch
 matrices (im2col) are in the sibling module ``patches``.
 """
@@ -16,64 +20,114 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+#: What one sample of a layer with this many spatial axes is, for error messages.
+_SAMPLE = {1: "sequences of shape (steps, channels)", 2: "images of shape (height, width, channels)"}
+
+
+def as_tuple(value: Any, rank: int, argument: str, owner: str) -> tuple[int, ...]:
+    """``3`` -> ``(3,) * rank``; a sequence of ``rank`` positive ints stays; anything else is a ``ValueError``."""
+    items = (value,) * rank if not isinstance(value, (tuple, list)) else tuple(value)
+    if len(items) != rank or not all(_is_int(v) and v > 0 for v in items):
+        expected = "(height, width) pair" if rank == 2 else f"tuple of {rank}"
+        raise ValueError(f"{owner}: {argument} must be a positive int or a {expected} of them, got {value!r}")
+    return tuple(int(v) for v in items)
+
 
 def as_pair(value: Any, argument: str, owner: str) -> tuple[int, int]:
-    """``3`` -> ``(3, 3)``; ``(2, 3)`` stays; anything but positive ints is a ``ValueError``."""
-    items = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
-    if len(items) != 2 or not all(_is_int(v) and v > 0 for v in items):
-        raise ValueError(f"{owner}: {argument} must be a positive int or a (height, width) pair of them, got {value!r}")
-    return int(items[0]), int(items[1])
+    """``as_tuple`` of two: ``3`` -> ``(3, 3)``; ``(2, 3)`` stays."""
+    return as_tuple(value, 2, argument, owner)
 
 
-def as_padding(value: Any, owner: str) -> str | tuple[int, int]:
-    """``"valid"`` / ``"same"`` (any case), or zeros per side: an int ``p`` or a ``(ph, pw)`` pair."""
+def as_padding(value: Any, owner: str, rank: int = 2, modes: tuple = ("valid", "same"), zeros: bool = True) -> str | tuple:
+    """One of ``modes`` (any case), or with ``zeros`` that many zeros on every side: an int or a tuple of ``rank``."""
     if isinstance(value, str):
-        mode = value.lower()
-        if mode in ("valid", "same"):
-            return mode
-    else:
-        items = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
-        if len(items) == 2 and all(_is_int(v) and v >= 0 for v in items):
-            return int(items[0]), int(items[1])
-    raise ValueError(
-        f"{owner}: padding must be 'valid', 'same', a non-negative int or a (height, width) pair of them, got {value!r}"
-    )
+        if value.lower() in modes:
+            return value.lower()
+    elif zeros:
+        items = (value,) * rank if not isinstance(value, (tuple, list)) else tuple(value)
+        if len(items) == rank and all(_is_int(v) and v >= 0 for v in items):
+            return tuple(int(v) for v in items)
+    expected = " or ".join(repr(m) for m in modes)
+    if zeros:
+        expected += f", a non-negative int or a {'(height, width) pair' if rank == 2 else f'tuple of {rank}'} of them"
+    raise ValueError(f"{owner}: padding must be {expected}, got {value!r}")
+
+
+def channels_last(data_format: Any, owner: str) -> str:
+    """Keras's ``data_format``: ``None`` (Keras's default) or ``"channels_last"``; channels come last here."""
+    if data_format is None or (isinstance(data_format, str) and data_format.lower() == "channels_last"):
+        return "channels_last"
+    raise ValueError(f"{owner}: data_format must be 'channels_last' or None (channels come last), got {data_format!r}")
+
+
+def original_form(owner: str, args: tuple, kwargs: dict, keywords: dict[str, str], forms: str) -> bool:
+    """Whether a constructor call is in the original Mini-Keras form: it names one of ``keywords``.
+
+    ``keywords`` maps each keyword of the original form (``ksize``, ``stride``) to Keras's name
+    for the same thing (``kernel_size``, ``strides``). A call naming an original keyword with
+    positional arguments (which Keras's order would read) or with a Keras name of the map is
+    read neither way: a ``TypeError`` naming what it mixed and both forms (``forms``).
+    """
+    original = [f"{k}=" for k in keywords if k in kwargs]
+    if not original:
+        return False
+    keras = [f"{k}=" for k in keywords.values() if k in kwargs]
+    if args or keras:
+        mixed = f"positional arguments {', '.join(map(repr, args))}" if args else f"Keras's {', '.join(keras)}"
+        raise TypeError(f"{owner}: a call with the original form's {', '.join(original)} and {mixed} could be read "
+                        f"either way; expected one form: {forms}")
+    return True
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def geometry(size: int, k: int, s: int, padding: str | int) -> tuple[int, int, int]:
-    """Return ``(pad_before, pad_after, out)`` along one axis, as Keras (``"valid"``/``"same"``) or with ``p`` zeros a side.
+def geometry(size: int, k: int, s: int, padding: str | int, d: int = 1) -> tuple[int, int, int]:
+    """Return ``(pad_before, pad_after, out)`` along one axis for a window of ``k`` cells ``d`` apart.
 
-    ``"same"``: ``out = ceil(size / s)`` and the total padding ``max((out - 1) s + k - size, 0)``
-    is split with the odd one at the end (bottom/right), as TensorFlow and Keras do.
+    The window spans ``(k - 1) d + 1`` inputs. ``"same"``: ``out = ceil(size / s)`` and the
+    total padding ``max((out - 1) s + span - size, 0)`` is split with the odd one at the end
+    (bottom/right), as TensorFlow and Keras do; ``"causal"`` puts ``span - 1`` zeros before and
+    none after (Keras's Conv1D); an int ``p`` puts ``p`` zeros on each side; ``"valid"`` none.
     """
+    span = (k - 1) * d + 1
     if padding == "same":
         out = -(-size // s)
-        total = max((out - 1) * s + k - size, 0)
+        total = max((out - 1) * s + span - size, 0)
         return total // 2, total - total // 2, out
+    if padding == "causal":
+        return span - 1, 0, -(-size // s)
     before = 0 if padding == "valid" else int(padding)
-    return before, before, (size + 2 * before - k) // s + 1
+    return before, before, (size + 2 * before - span) // s + 1
 
 
-def plan(owner: str, input_shape: tuple, k: tuple, s: tuple, padding) -> tuple[tuple[int, int, int, int], tuple[int, int]]:
-    """Check an image input shape and return ``((top, bottom, left, right), (out_h, out_w))``."""
-    if len(input_shape) != 3:
+def plan(owner: str, input_shape: tuple, k: tuple, s: tuple, padding: Any,
+         dilation: tuple | None = None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Check a sample's shape (spatial axes, then channels) and return ``((before, after) per axis, out per axis)``.
+
+    Images: ``((top, bottom, left, right), (out_h, out_w))``; sequences: ``((before, after), (out,))``.
+    """
+    rank = len(k)
+    if len(input_shape) != rank + 1:
+        raise ValueError(f"{owner}: expects {_SAMPLE.get(rank, f'{rank} spatial axes and channels')} per sample, "
+                         f"got input shape {input_shape}")
+    d = dilation or (1,) * rank
+    axes = [geometry(input_shape[a], k[a], s[a], padding if isinstance(padding, str) else padding[a], d[a]) for a in range(rank)]
+    out = tuple(o for _, _, o in axes)
+    if min(out) < 1:
+        dilated = f" dilated by {'x'.join(map(str, d))}" if max(d) > 1 else ""
         raise ValueError(
-            f"{owner}: expects images of shape (height, width, channels) per sample, got input shape {input_shape}"
+            f"{owner}: a {'x'.join(map(str, k))} window{dilated} with padding {padding!r} does not fit an input of "
+            f"{'x'.join(map(str, input_shape[:rank]))}; expected an input at least as large as the window"
         )
-    height, width, _ = input_shape
-    mode = padding if isinstance(padding, str) else None
-    top, bottom, out_h = geometry(height, k[0], s[0], mode or padding[0])
-    left, right, out_w = geometry(width, k[1], s[1], mode or padding[1])
-    if out_h < 1 or out_w < 1:
-        raise ValueError(
-            f"{owner}: a {k[0]}x{k[1]} window with padding {padding!r} does not fit an input of "
-            f"{height}x{width}; expected an input at least as large as the window"
-        )
-    return (top, bottom, left, right), (out_h, out_w)
+    return tuple(p for before, after, _ in axes for p in (before, after)), out
+
+
+def cells_inside(size: int, k: int, s: int, before: int, out: int) -> np.ndarray:
+    """How many of each output's ``k`` window cells along one axis lie inside the input rather than its padding."""
+    start = np.arange(out) * s - before
+    return np.minimum(start + k, size) - np.maximum(start, 0)
 
 
 def pad(X: np.ndarray, pads: tuple[int, int, int, int], fill: float = 0.0) -> np.ndarray:
@@ -101,7 +155,8 @@ def crop(Xp: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
     return Xp[:, top : Xp.shape[1] - bottom, left : Xp.shape[2] - right, :]
 
 
-def windows(Xp: np.ndarray, k: tuple[int, int], s: tuple[int, int], out: tuple[int, int]) -> np.ndarray:
+def windows(Xp: np.ndarray, k: tuple[int, int], s: tuple[int, int], out: tuple[int, int],
+            dilation: tuple[int, int] = (1, 1)) -> np.ndarray:
     """A read-only view ``(n, out_h, out_w, kh, kw, c)`` of every window of ``Xp``; no copy.
 
     The window axes come before the channels so that, once copied, a patch is laid out as a
@@ -109,22 +164,24 @@ def windows(Xp: np.ndarray, k: tuple[int, int], s: tuple[int, int], out: tuple[i
     """
     sn, sh, sw, sc = Xp.strides
     shape = (Xp.shape[0], out[0], out[1], k[0], k[1], Xp.shape[3])
-    strides = (sn, sh * s[0], sw * s[1], sh, sw, sc)
+    strides = (sn, sh * s[0], sw * s[1], sh * dilation[0], sw * dilation[1], sc)
     return as_strided(Xp, shape=shape, strides=strides, writeable=False)
 
 
-def offset_slice(i: int, j: int, s: tuple[int, int], out: tuple[int, int]) -> tuple:
+def offset_slice(i: int, j: int, s: tuple[int, int], out: tuple[int, int], dilation: tuple[int, int] = (1, 1)) -> tuple:
     """The index of the inputs that kernel offset ``(i, j)`` meets, over every output position."""
+    top, left = i * dilation[0], j * dilation[1]
     return (
         slice(None),
-        slice(i, i + s[0] * (out[0] - 1) + 1, s[0]),
-        slice(j, j + s[1] * (out[1] - 1) + 1, s[1]),
+        slice(top, top + s[0] * (out[0] - 1) + 1, s[0]),
+        slice(left, left + s[1] * (out[1] - 1) + 1, s[1]),
         slice(None),
     )
 
 
-def offsets(k: tuple[int, int], s: tuple[int, int], out: tuple[int, int]) -> Iterator[tuple[int, int, tuple]]:
-    """Yield ``(i, j, offset_slice(i, j, s, out))`` for every kernel offset, in row-major order."""
+def offsets(k: tuple[int, int], s: tuple[int, int], out: tuple[int, int],
+            dilation: tuple[int, int] = (1, 1)) -> Iterator[tuple[int, int, tuple]]:
+    """Yield ``(i, j, offset_slice(i, j, s, out, dilation))`` for every kernel offset, in row-major order."""
     for i in range(k[0]):
         for j in range(k[1]):
-            yield i, j, offset_slice(i, j, s, out)
+            yield i, j, offset_slice(i, j, s, out, dilation)

@@ -1,31 +1,151 @@
-"""Conv2D: forward against independent references, gradients against finite differences, errors, digits."""
+"""Conv2D: Keras 3's values and signature, the original form, forward against independent references,
+gradients against finite differences, dilation, errors, digits."""
 
 from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from _layer_checks import built, check_gradients, check_skips_input_grad
 from scipy import signal
 
+import minikeras_core as mk
 from minikeras_core import Sequential, get, patches, spatial
 from minikeras_core.datasets import load_digits
+from minikeras_core.registry import REGISTRY
+
+REFERENCE = json.loads((Path(__file__).parent / "data" / "keras" / "conv_pool_reference.json").read_text())
 
 
-def reference_conv(X, kernel, bias, stride, padding):
+def reference_conv(X, kernel, bias, stride, padding, dilation=(1, 1)):
     """A plain loop over output positions; ``padding`` is (top, bottom, left, right) of zeros."""
     top, bottom, left, right = padding
     Xp = np.pad(X, ((0, 0), (top, bottom), (left, right), (0, 0)))
     kh, kw, _, filters = kernel.shape
-    sh, sw = stride
-    out_h = (Xp.shape[1] - kh) // sh + 1
-    out_w = (Xp.shape[2] - kw) // sw + 1
+    (sh, sw), (dh, dw) = stride, dilation
+    out_h = (Xp.shape[1] - (kh - 1) * dh - 1) // sh + 1
+    out_w = (Xp.shape[2] - (kw - 1) * dw - 1) // sw + 1
     Z = np.zeros((len(X), out_h, out_w, filters))
     for y in range(out_h):
         for x in range(out_w):
-            patch = Xp[:, y * sh : y * sh + kh, x * sw : x * sw + kw, :]
+            patch = Xp[:, y * sh : y * sh + (kh - 1) * dh + 1 : dh, x * sw : x * sw + (kw - 1) * dw + 1 : dw, :]
             for f in range(filters):
                 Z[:, y, x, f] = np.sum(patch * kernel[:, :, :, f], axis=(1, 2, 3)) + bias[f]
     return Z
+
+
+def check_against_keras(case: dict) -> None:
+    """Our layer with Keras's weights gives Keras's output, and the gradients torch's autograd gave for sum(R * Y)."""
+    X = np.array(case["X"])
+    layer = get("layer", case["layer"], **case["kwargs"]).build(X.shape[1:], dtype="float64")
+    assert list(layer.params) == [name.split("/")[-1] for name in case["weight_names"]]  # Keras's order
+    layer.set_weights([np.array(w) for w in case["weights"]])
+    np.testing.assert_allclose(layer.forward(X), case["Y"], rtol=1e-12, atol=1e-12)
+    Y = layer.forward(X, training=True)
+    np.testing.assert_allclose(Y, case["Y"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.backward(np.array(case["R"])), case["dX"], rtol=1e-12, atol=1e-12)
+    for name, expected in zip(layer.params, case["dweights"]):
+        np.testing.assert_allclose(layer.grads[name], expected, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+CONVOLUTIONS = [c for c in REFERENCE["cases"] if c["layer"] in ("Conv1D", "Conv2D")]
+
+
+@pytest.mark.parametrize("case", CONVOLUTIONS, ids=lambda c: c["layer"] + "-" + "-".join(f"{k}={v}" for k, v in c["kwargs"].items()))
+def test_outputs_and_gradients_equal_keras(case) -> None:
+    check_against_keras(case)
+
+
+@pytest.mark.parametrize("name", ["Conv2D", "Conv1D"])
+def test_signature_is_kerass_in_order_with_its_defaults(name) -> None:
+    cls = REGISTRY.resolve("layer", name)
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    ours = [[p.name, "<required>" if p.default is p.empty else list(p.default) if isinstance(p.default, tuple) else p.default]
+            for p in parameters[:-1]]
+    keras = REFERENCE["signatures"][name]
+    if name == "Conv2D":  # the original form names neither filters nor kernel_size: both default to None, and are checked
+        keras = [[n, None if d == "<required>" else d] for n, d in keras]
+    assert ours == keras
+    assert parameters[-1].kind is inspect.Parameter.VAR_KEYWORD
+
+
+def test_kerass_and_the_original_form_read_as_meant() -> None:
+    from minikeras_core.layers import Conv2D
+
+    keras = Conv2D(64, (3, 3))
+    assert (keras.filters, keras.kernel_size, keras.strides, keras.padding) == (64, (3, 3), (1, 1), "valid")
+    keras = Conv2D(16, 3, 2, "same", None, (1, 1), 1, "relu", False)
+    assert (keras.filters, keras.kernel_size, keras.strides, keras.padding, keras.use_bias) == (16, (3, 3), (2, 2), "same", False)
+    assert keras.activation is not None
+    original = Conv2D(ksize=3, stride=2, filters=16, padding="same", activation="relu", use_bias=False)
+    assert original.get_config() == keras.get_config()  # saved in Keras's form, whichever built it
+    seed = Conv2D(ksize=(2, 3), padding=1)
+    assert (seed.filters, seed.kernel_size, seed.strides, seed.padding) == (1, (2, 3), (1, 1), (1, 1))
+    assert get("layer", "conv2d", filters=32, kernel_size=3).kernel_size == (3, 3)  # the bench's cnn_bn spelling
+
+
+@pytest.mark.parametrize("args, kwargs, match", [
+    ((16,), {"ksize": 3}, r"original form's ksize=.*positional arguments 16"),
+    ((16, 3), {"stride": 1}, r"original form's stride=.*positional arguments 16, 3"),
+    ((), {"ksize": 3, "kernel_size": 3, "filters": 2}, r"original form's ksize=.*Keras's kernel_size="),
+    ((), {"ksize": 3, "strides": 2}, r"original form's ksize=.*Keras's strides="),
+    ((), {"stride": 2, "filters": 4}, r"no ksize given"),
+    ((16,), {}, r"no kernel_size given"),
+    ((), {"kernel_size": 3}, r"no filters given"),
+])
+def test_a_call_mixing_the_forms_or_missing_a_size_is_a_type_error_naming_both_forms(args, kwargs, match) -> None:
+    with pytest.raises(TypeError, match=match) as error:
+        get("layer", "Conv2D", *args, **kwargs) if not args else REGISTRY.resolve("layer", "Conv2D")(*args, **kwargs)
+    assert "Keras's Conv2D(filters, kernel_size" in str(error.value) and "Conv2D(ksize=" in str(error.value)
+
+
+def test_a_config_saved_in_the_original_form_still_loads() -> None:
+    """What a model saved before Conv2D took Keras's signature recorded: the original keywords."""
+    old = {"ksize": 3, "stride": 2, "padding": 1, "activation": "relu", "filters": 4, "input_size": [6, 6, 1],
+           "use_bias": True, "kernel_initializer": "glorot_uniform", "bias_initializer": "zeros", "name": "c", "dtype": None}
+    layer = get("layer", {"class_name": "conv2d", "config": old})
+    assert (layer.kernel_size, layer.strides, layer.padding, layer.filters, layer.input_size) == ((3, 3), (2, 2), (1, 1), 4, (6, 6, 1))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"groups": 2}, "groups=2 is not supported"),
+    ({"kernel_regularizer": "l2"}, "kernel_regularizer='l2' is not supported"),
+    ({"bias_constraint": "non_neg"}, "bias_constraint='non_neg' is not supported"),
+    ({"data_format": "channels_first"}, "data_format must be 'channels_last' or None"),
+    ({"strides": 2, "dilation_rate": 2}, "strides above 1 and dilation above 1 do not go together"),
+    ({"dilation_rate": 0}, "dilation_rate must be a positive int"),
+    ({"padding": "causal"}, "padding must be 'valid' or 'same'"),
+])
+def test_what_keras_allows_but_this_layer_does_not_is_refused_by_name(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        get("layer", "Conv2D", filters=2, kernel_size=3, **kwargs)
+
+
+# (input (h, w, c), kernel, dilation, padding, expected (top, bottom, left, right))
+DILATED = [
+    ((7, 6, 2), 3, 2, "valid", (0, 0, 0, 0)),
+    ((7, 6, 2), 3, 2, "same", (2, 2, 2, 2)),  # the window spans 5 inputs
+    ((6, 5, 3), (2, 2), (3, 1), "same", (1, 2, 0, 1)),  # spans 4 and 2: odd paddings at the bottom/right
+    ((6, 7, 9), (3, 2), (1, 2), "same", (1, 1, 1, 1)),  # 8 channels or more: patches copied from the dilated view
+    ((5, 7, 1), 2, (2, 3), 1, (1, 1, 1, 1)),
+]
+
+
+@pytest.mark.parametrize("shape, kernel, dilation, padding, pads", DILATED)
+def test_dilation_matches_a_plain_loop_and_finite_differences(shape, kernel, dilation, padding, pads) -> None:
+    rng = np.random.default_rng(20)
+    layer = built("conv2d", shape, filters=3, kernel_size=kernel, dilation_rate=dilation, padding=padding)
+    layer.params["bias"][...] = rng.standard_normal(3)
+    X = rng.standard_normal((2,) + shape)
+    d = (dilation,) * 2 if isinstance(dilation, int) else dilation
+    expected = reference_conv(X, layer.params["kernel"], layer.params["bias"], (1, 1), pads, d)
+    np.testing.assert_allclose(layer.forward(X), expected, rtol=1e-12, atol=1e-12)
+    if padding == "same":
+        assert layer.output_shape[:2] == shape[:2]
+    check_gradients(layer, X)
 
 
 # (input (h, w, c), ksize, stride, padding argument, filters, expected (top, bottom, left, right))
@@ -140,28 +260,29 @@ def test_prediction_in_blocks_applies_any_activation_in_place(channels, activati
     np.testing.assert_allclose(layer.forward(X), expected, rtol=1e-4, atol=1e-5)
 
 
-def reference_patches(Xp, k, s, out, ones):
+def reference_patches(Xp, k, s, out, ones, d=(1, 1)):
     """P by plain loops: a row per (sample, y, x), the window flattened as (i, j, c), then a 1 if ``ones``."""
     rows = []
     for b in range(len(Xp)):
         for y in range(out[0]):
             for x in range(out[1]):
-                window = Xp[b, y * s[0] : y * s[0] + k[0], x * s[1] : x * s[1] + k[1], :].ravel()
-                rows.append(np.concatenate([window, [1.0]]) if ones else window)
+                window = Xp[b, y * s[0] : y * s[0] + (k[0] - 1) * d[0] + 1 : d[0], x * s[1] : x * s[1] + (k[1] - 1) * d[1] + 1 : d[1], :]
+                rows.append(np.concatenate([window.ravel(), [1.0]]) if ones else window.ravel())
     return np.array(rows)
 
 
 @pytest.mark.parametrize("gather", [patches.gather_wide, patches.gather_narrow, patches.gather])
-@pytest.mark.parametrize("channels, k, s", [(1, (3, 3), (1, 1)), (3, (2, 3), (2, 1)), (9, (3, 2), (1, 2))])
+@pytest.mark.parametrize("channels, k, s, d", [(1, (3, 3), (1, 1), (1, 1)), (3, (2, 3), (2, 1), (1, 1)), (9, (3, 2), (1, 2), (1, 1)),
+                                               (2, (2, 3), (1, 1), (3, 2)), (9, (3, 2), (1, 1), (2, 2))])
 @pytest.mark.parametrize("ones", [False, True])
-def test_every_patch_gathering_matches_a_plain_loop(gather, channels, k, s, ones) -> None:
+def test_every_patch_gathering_matches_a_plain_loop(gather, channels, k, s, d, ones) -> None:
     Xp = np.random.default_rng(13).standard_normal((3, 7, 6, channels))
-    out = ((7 - k[0]) // s[0] + 1, (6 - k[1]) // s[1] + 1)
-    expected = reference_patches(Xp, k, s, out, ones)
+    out = ((7 - (k[0] - 1) * d[0] - 1) // s[0] + 1, (6 - (k[1] - 1) * d[1] - 1) // s[1] + 1)
+    expected = reference_patches(Xp, k, s, out, ones, d)
     assert patches.columns(k, channels, ones) == expected.shape[1]
-    np.testing.assert_array_equal(gather(Xp, k, s, out, ones=ones), expected)
+    np.testing.assert_array_equal(gather(Xp, k, s, out, ones=ones, dilation=d), expected)
     buffer = np.full(expected.size + 5, np.nan)
-    P = gather(Xp, k, s, out, ones=ones, buffer=buffer)
+    P = gather(Xp, k, s, out, ones=ones, buffer=buffer, dilation=d)
     np.testing.assert_array_equal(P, expected)
     assert np.shares_memory(P, buffer)  # written in place, not into a copy
 
@@ -257,3 +378,23 @@ def test_small_cnn_learns_the_ten_digits() -> None:
     model.fit(X[train], y[train], n_epochs=15, batch_size=32, verbose=0, seed=0)
     accuracy = np.mean(model.predict(X[test]).argmax(axis=-1) == y[test])
     assert accuracy >= 0.97
+
+
+def test_a_model_of_both_forms_trains_saves_and_loads(tmp_path) -> None:
+    from minikeras_core.layers import Conv2D, MaxPooling2D
+
+    X = np.random.default_rng(15).standard_normal((24, 9, 9, 2)).astype(np.float32)
+    y = np.arange(24) % 3
+    model = Sequential(seed=0)
+    model.add(Conv2D(6, (3, 3), dilation_rate=2, padding="same", activation="relu", input_shape=(9, 9, 2)))
+    model.add(MaxPooling2D((2, 2), padding="same"))
+    model.add(Conv2D, ksize=2, stride=1, filters=4, padding=1, activation="tanh")
+    model.add("flatten")
+    model.add("dense", units=3, activation="softmax")
+    model.compile("sparse_categorical_crossentropy", optimizer="adam")
+    model.fit(X, y, epochs=2, batch_size=8, verbose=0, seed=1)
+    model.save(tmp_path / "conv.mk")
+    restored = mk.load_model(tmp_path / "conv.mk")
+    assert restored.get_config() == model.get_config()
+    assert restored.layers[2].get_config()["kernel_size"] == [2, 2]  # the original form's layer saved in Keras's
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))

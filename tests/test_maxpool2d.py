@@ -1,4 +1,5 @@
-"""MaxPool2D: forward and gradient routing against a plain loop, finite differences, ties, errors."""
+"""MaxPool2D (Keras's MaxPooling2D): forward and gradient routing against a plain loop, finite differences, ties,
+both call forms, errors. Keras's own values are in test_pooling.py."""
 
 from __future__ import annotations
 
@@ -130,9 +131,40 @@ def test_first_layer_may_skip_the_input_gradient() -> None:
 
 
 def test_stride_defaults_to_ksize_and_the_aliases_resolve() -> None:
-    assert get("layer", "maxpool2d", ksize=3).stride == (3, 3)
-    assert REGISTRY.resolve("layer", "max_pooling2d") is REGISTRY.resolve("layer", "MaxPool2D")
+    assert get("layer", "maxpool2d", ksize=3).strides == (3, 3)
+    assert get("layer", "max_pooling2d", pool_size=(3, 2)).strides == (3, 2)
+    for name in ("max_pooling2d", "MaxPooling2D", "max_pool2d", "MaxPool2D"):
+        assert REGISTRY.resolve("layer", name) is REGISTRY.resolve("layer", "maxpool2d")
+    from minikeras_core.layers import MaxPool2D, MaxPooling2D
+
+    assert MaxPooling2D is MaxPool2D and MaxPooling2D.__name__ == "MaxPool2D"
     assert _layer((8, 8, 1), 2, None, 0).output_shape == (4, 4, 1)
+
+
+def test_kerass_and_the_original_form_read_as_meant() -> None:
+    from minikeras_core.layers import MaxPooling2D
+
+    assert (MaxPooling2D().pool_size, MaxPooling2D().strides, MaxPooling2D().padding) == ((2, 2), (2, 2), "valid")
+    keras = MaxPooling2D((3, 2), 1, "same")
+    assert (keras.pool_size, keras.strides, keras.padding) == ((3, 2), (1, 1), "same")
+    original = MaxPooling2D(ksize=(3, 2), stride=1, padding="same")
+    assert original.get_config() == keras.get_config()  # saved in Keras's form, whichever built it
+    seed = MaxPooling2D(ksize=2, stride=1, padding=0)
+    assert (seed.pool_size, seed.strides, seed.padding) == ((2, 2), (1, 1), (0, 0))
+    old = {"ksize": 2, "stride": 1, "padding": 0, "input_size": None, "name": None, "dtype": None}  # saved before
+    loaded = get("layer", {"class_name": "maxpool2d", "config": old})
+    assert (loaded.pool_size, loaded.strides, loaded.padding) == ((2, 2), (1, 1), (0, 0))
+
+
+@pytest.mark.parametrize("args, kwargs, match", [
+    ((2,), {"stride": 1}, r"original form's stride=.*positional arguments 2"),
+    ((), {"ksize": 2, "pool_size": 2}, r"original form's ksize=.*Keras's pool_size="),
+    ((), {"stride": 1, "strides": 1}, r"original form's stride=.*Keras's strides="),
+])
+def test_a_call_mixing_the_forms_is_a_type_error_naming_both(args, kwargs, match) -> None:
+    with pytest.raises(TypeError, match=match) as error:
+        REGISTRY.resolve("layer", "MaxPooling2D")(*args, **kwargs)
+    assert "Keras's MaxPooling2D(pool_size=(2, 2)" in str(error.value) and "MaxPool2D(ksize=2" in str(error.value)
 
 
 def test_float32_stays_float32_and_there_are_no_weights() -> None:
@@ -146,7 +178,8 @@ def test_float32_stays_float32_and_there_are_no_weights() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"ksize": 0}, {"ksize": (2, -1)}, {"ksize": 2, "stride": 0}, {"ksize": 2, "padding": "full"}, {"ksize": "2"}],
+    [{"ksize": 0}, {"ksize": (2, -1)}, {"ksize": 2, "stride": 0}, {"ksize": 2, "padding": "full"}, {"ksize": "2"},
+     {"pool_size": 0}, {"strides": (1, 2, 3)}, {"padding": "causal"}, {"data_format": "channels_first"}],
 )
 def test_bad_arguments_raise_value_error_naming_them(kwargs) -> None:
     with pytest.raises(ValueError, match="MaxPool2D"):

@@ -1,4 +1,4 @@
-"""The 2-D convolution layer (cross-correlation, as Keras and PyTorch compute it)."""
+"""The 2-D convolution layer (cross-correlation, as Keras and PyTorch compute it); Conv1D is its 1-D case."""
 
 from __future__ import annotations
 
@@ -10,22 +10,27 @@ import numpy as np
 from minikeras_core import Layer, patches, spatial
 from minikeras_core.arguments import positive_int
 
+#: Keras's arguments that only their defaults (1 group, None) may take here.
+_UNSUPPORTED = ("groups", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint")
+
 
 class Conv2D(Layer):
-    """``Z[b, y, x, f] = bias[f] + sum_{i, j, c} Xp[b, y*sh + i, x*sw + j, c] * kernel[i, j, c, f]``.
+    """``Z[b, y, x, f] = bias[f] + sum_{i, j, c} Xp[b, y*sh + i*dh, x*sw + j*dw, c] * kernel[i, j, c, f]``.
 
-    ``Xp`` is the input padded as ``padding`` says: an int ``p`` (or a ``(ph, pw)`` pair) puts
-    that many zeros on every side; ``"valid"`` none; ``"same"`` as Keras, so that
-    ``out = ceil(size / stride)``, with any odd padding at the bottom/right. The kernel has
-    Keras's layout ``(kh, kw, in_channels, filters)`` (Glorot uniform), the bias ``(filters,)`` (zeros).
+    Keras 3's layer and signature. ``Xp`` is the input padded as ``padding`` says: ``"valid"``
+    none; ``"same"`` as Keras, ``out = ceil(size / stride)`` with any odd padding at the
+    bottom/right (a window dilated by ``d`` spans ``(k - 1) d + 1`` inputs); an int or a pair,
+    that many zeros on every side. Strides and dilation above 1 do not go together (as in
+    Keras); ``groups`` other than 1, channels first, regularizers and constraints are refused.
+    Keras's kernel ``(kh, kw, in_channels, filters)`` (Glorot uniform) and bias ``(filters,)``
+    (zeros). The original form reads too, keywords only: ``Conv2D(ksize=3, stride=1, filters=1,
+    padding=0)``; a call mixing the forms is a ``TypeError``; the config is Keras's form.
 
-    Gradients, with ``G = dL/dZ``::
+    Gradients, with ``G = dL/dZ`` (``dL/dX`` is ``dXp`` without its padding)::
 
-        dkernel[i, j, c, f] = sum_{b, y, x} Xp[b, y*sh + i, x*sw + j, c] * G[b, y, x, f]
+        dkernel[i, j, c, f] = sum_{b, y, x} Xp[b, y*sh + i*dh, x*sw + j*dw, c] * G[b, y, x, f]
         dbias[f]            = sum_{b, y, x} G[b, y, x, f]
-        dXp[b, y*sh + i, x*sw + j, c] += sum_f G[b, y, x, f] * kernel[i, j, c, f]   (every i, j)
-
-    and ``dL/dX`` is ``dXp`` without its padding.
+        dXp[b, y*sh + i*dh, x*sw + j*dw, c] += sum_f G[b, y, x, f] * kernel[i, j, c, f]   (every i, j)
 
     Method: with the patch matrix ``P`` (``minikeras_core.patches``: a row per output position,
     a column per window cell) and ``W`` the kernel as ``(kh * kw * c, filters)``, ``Z = P W + bias``,
@@ -36,53 +41,86 @@ class Conv2D(Layer):
     (fewer than 8 input channels) have a small ``P``: training gathers it once and keeps it,
     and the bias rides in the product, ``Z = [P 1] [W; bias]`` (a pass over ``Z`` adding it
     costs as much as such a product). ``backward`` releases what forward kept, so a model's
-    backward pass frees it before earlier layers run; a second one needs another forward.
+    backward pass frees it before earlier layers run. A layer of ``rank`` 1 (Conv1D) runs on
+    its sequences as images of height 1.
     """
 
-    def __init__(
-        self,
-        ksize: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        activation: Any = None,
-        filters: int = 1,
-        input_size: tuple | None = None,
-        use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        bias_initializer: Any = "zeros",
-        name: str | None = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(activation=activation, input_size=input_size, name=name, dtype=dtype)
+    rank = 2
+    padding_modes: tuple = ("valid", "same")
+    #: The original form's keywords, each with Keras's name for the same thing (see ``spatial.original_form``).
+    original_keywords = {"ksize": "kernel_size", "stride": "strides"}
+    forms = ("Keras's Conv2D(filters, kernel_size, strides=(1, 1), padding='valid', ...) or the original "
+             "Conv2D(ksize=..., stride=1, filters=1, padding=0, ...) with keywords only")
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        layer = super().__new__(cls, *args, **kwargs)
+        # only here is the call seen as written: which keywords it names, what came positionally
+        layer._original_form = spatial.original_form(cls.__name__, args, kwargs, cls.original_keywords, cls.forms)
+        return layer
+
+    def __init__(self, filters: int | None = None, kernel_size: Any = None, strides: Any = (1, 1), padding: Any = "valid",
+                 data_format: Any = None, dilation_rate: Any = (1, 1), groups: int = 1, activation: Any = None,
+                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any) -> None:
         owner = type(self).__name__
-        self.ksize = spatial.as_pair(ksize, "ksize", owner)
-        self.stride = spatial.as_pair(stride, "stride", owner)
-        self.padding = spatial.as_padding(padding, owner)
+        if getattr(self, "_original_form", False):
+            kernel_size, strides, filters = kwargs.pop("ksize", None), kwargs.pop("stride", 1), 1 if filters is None else filters
+        if filters is None or kernel_size is None:
+            missing = "filters" if filters is None else "ksize" if self._original_form else "kernel_size"
+            raise TypeError(f"{owner}: no {missing} given; expected {self.forms}")
+        super().__init__(activation=activation, **kwargs)
+        unsupported = dict(zip(_UNSUPPORTED, (None if groups == 1 else groups, kernel_regularizer, bias_regularizer,
+                                              activity_regularizer, kernel_constraint, bias_constraint)))
+        for argument, value in unsupported.items():
+            if value is not None:
+                raise ValueError(f"{owner}: {argument}={value!r} is not supported (one group; no regularizers or "
+                                 f"constraints); leave it at its default")
         self.filters = positive_int(filters, "filters", owner)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
+        self.kernel_size = spatial.as_tuple(kernel_size, self.rank, "kernel_size", owner)
+        self.strides = spatial.as_tuple(strides, self.rank, "strides", owner)
+        self.dilation_rate = spatial.as_tuple(dilation_rate, self.rank, "dilation_rate", owner)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"{owner}: strides={strides!r} with dilation_rate={dilation_rate!r}: strides above 1 "
+                             f"and dilation above 1 do not go together (as in Keras); expected one of them 1")
+        self.padding = spatial.as_padding(padding, owner, self.rank, self.padding_modes, zeros=self.rank == 2)
+        self.data_format = spatial.channels_last(data_format, owner)
+        self.use_bias, self.groups = bool(use_bias), 1
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
 
     @classmethod
     def conformance_cases(cls) -> list[dict]:
         return [
-            {"ksize": 3, "filters": 2, "input_size": (5, 6, 2)},
-            {"ksize": (2, 3), "stride": 2, "padding": "same", "filters": 3, "activation": "tanh", "input_size": (5, 6, 2)},
+            {"filters": 2, "kernel_size": 3, "input_size": (5, 6, 2)},
+            {"filters": 3, "kernel_size": (2, 3), "strides": 2, "padding": "same", "activation": "tanh", "input_size": (5, 6, 2)},
+            {"filters": 2, "kernel_size": (2, 3), "dilation_rate": (2, 1), "padding": "same", "input_size": (6, 5, 3)},
             {"ksize": 2, "stride": (1, 2), "padding": 1, "filters": 2, "input_size": (4, 5, 1)},
-            {"ksize": 3, "stride": 2, "padding": "valid", "filters": 1, "use_bias": False, "input_size": (6, 5, 3)},
+            {"filters": 1, "kernel_size": 3, "strides": 2, "use_bias": False, "input_size": (6, 5, 9)},
         ]
 
     #: Samples per block of ``P`` (see ``patches.BLOCK_SAMPLES``).
     block_samples = patches.BLOCK_SAMPLES
 
+    def get_config(self) -> dict:
+        config = {k: v for k, v in super().get_config().items() if k not in self.original_keywords}
+        padding = self.padding if isinstance(self.padding, str) else list(self.padding)
+        return {**config, "filters": self.filters, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
+                "padding": padding, "dilation_rate": list(self.dilation_rate)}
+
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        self._pads, self._out = spatial.plan(self._label, input_shape, self.ksize, self.stride, self.padding)
+        pads, out = spatial.plan(self._label, input_shape, self.kernel_size, self.strides, self.padding, self.dilation_rate)
+        lift = 2 - self.rank  # a 1-D layer's sequences are images of height 1
+        self._k, self._s, self._d = ((1,) * lift + t for t in (self.kernel_size, self.strides, self.dilation_rate))
+        self._pads, self._out, self._image = (0, 0) * lift + pads, (1,) * lift + out, (1,) * lift + input_shape
         self._narrow = patches.is_narrow(input_shape[-1])
         self._folds_bias = self.use_bias and self._narrow
-        return self._out + (self.filters,)
+        return out + (self.filters,)
+
+    def compute_mask(self, X: np.ndarray, mask: np.ndarray | None) -> None:
+        return None  # Keras's convolutions do not take masks: the mask stops here
 
     def create_weights(self, input_shape: tuple) -> None:
-        self.add_weight("kernel", self.ksize + (input_shape[-1], self.filters), self.kernel_initializer)
+        self.add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters), self.kernel_initializer)
         if self.use_bias:
             self.add_weight("bias", (self.filters,), self.bias_initializer)
 
@@ -92,13 +130,15 @@ class Conv2D(Layer):
         return np.vstack([W, self.params["bias"]]) if self._folds_bias else W
 
     def _blocks(self, X: np.ndarray, pads: tuple) -> Iterator[tuple[slice, np.ndarray]]:
-        return patches.blocks(X, self.ksize, self.stride, self._out, pads=pads, ones=self._folds_bias, block=self.block_samples)
+        return patches.blocks(X, self._k, self._s, self._out, pads=pads, ones=self._folds_bias, block=self.block_samples,
+                              dilation=self._d)
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        W, f = self._weights(), self.filters
+        W, f, X = self._weights(), self.filters, X.reshape((len(X),) + self._image)
         if training and self._narrow:  # P is small: gather it once, keep it for dW
-            self._kept = patches.gather(spatial.pad(X, self._pads), self.ksize, self.stride, self._out, ones=self._folds_bias)
-            return (self._kept @ W).reshape((len(X),) + self._out + (f,))
+            self._kept = patches.gather(spatial.pad(X, self._pads), self._k, self._s, self._out, ones=self._folds_bias,
+                                        dilation=self._d)
+            return (self._kept @ W).reshape((len(X),) + self.output_shape)
         Z = np.empty((len(X),) + self._out + (f,), dtype=W.dtype)
         # a block of samples at a time; training keeps Xp (kh * kw times smaller than P), prediction nothing
         Xp = spatial.pad(X, self._pads) if training else X
@@ -109,13 +149,13 @@ class Conv2D(Layer):
                 Zb += self.params["bias"]  # while the block is in cache
         if training:
             self._kept = Xp
-        return Z
+        return Z.reshape((len(X),) + self.output_shape)
 
     def call_backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         kept, self._kept = getattr(self, "_kept", None), None  # freed on return: see the class docstring
         if kept is None:
             raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first (each backward uses up its forward)")
-        G, kernel = grad.reshape(-1, self.filters), self.params["kernel"]
+        G, kernel = grad.reshape(-1, self.filters), self.params["kernel"].reshape(self._k + (-1, self.filters))
         cells = kernel.size // self.filters  # kh * kw * c: the rows of dW, before any bias row
         if self._narrow:
             dW = kept.T @ G
@@ -123,16 +163,16 @@ class Conv2D(Layer):
             dW = np.zeros((cells, self.filters), dtype=G.dtype)
             for samples, P in self._blocks(kept, (0,) * 4):
                 dW += P.T @ grad[samples].reshape(-1, self.filters)
-        self.grads["kernel"][...] = dW[:cells].reshape(kernel.shape)
+        self.grads["kernel"][...] = dW[:cells].reshape(self.grads["kernel"].shape)
         if self._folds_bias:
             self.grads["bias"][...] = dW[-1]
         elif self.use_bias:  # a matrix-vector product: BLAS sums rows far faster than a reduction over axis 0
             self.grads["bias"][...] = np.ones(len(G), dtype=G.dtype) @ G
         if not need_input_grad:  # the model's first layer: nobody uses dL/dX
             return None
-        padded = spatial.padded_shape((len(grad),) + self.input_shape, self._pads)
+        padded = spatial.padded_shape((len(grad),) + self._image, self._pads)
         dXp = np.zeros(padded, dtype=grad.dtype)
         met = (len(grad),) + self._out + (padded[3],)  # the inputs one kernel offset meets
-        for i, j, index in spatial.offsets(self.ksize, self.stride, self._out):  # overlaps add up
+        for i, j, index in spatial.offsets(self._k, self._s, self._out, self._d):  # overlaps add up
             dXp[index] += (G @ kernel[i, j].T).reshape(met)
-        return spatial.crop(dXp, self._pads)
+        return spatial.crop(dXp, self._pads).reshape((len(grad),) + self.input_shape)

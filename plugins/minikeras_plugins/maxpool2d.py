@@ -12,10 +12,13 @@ from minikeras_core import Layer, spatial
 class MaxPool2D(Layer):
     """``Y[b, y, x, c] = max_{i < kh, j < kw} Xp[b, y*sh + i, x*sw + j, c]``.
 
-    ``stride`` defaults to ``ksize`` (Keras's ``strides=None``). ``padding`` is ``"valid"``,
-    ``"same"`` (Keras's: ``out = ceil(size / stride)``; padded cells never win, as if they
-    were ``-inf``), or an int / ``(ph, pw)`` pair of zeros added on every side, as the original
-    Mini-Keras padded. No weights.
+    Keras 3's MaxPooling2D (a registered name, as ``max_pooling2d``), with its signature.
+    ``strides`` defaults to ``pool_size``. ``padding`` is ``"valid"``, ``"same"`` (Keras's:
+    ``out = ceil(size / stride)``; padded cells never win, as if they were ``-inf``), or an int /
+    ``(ph, pw)`` pair of zeros added on every side, as the original Mini-Keras padded. No
+    weights. The original form reads too, keywords only: ``MaxPool2D(ksize=2, stride=1,
+    padding=0)``; a call mixing the forms is a ``TypeError``. A layer of ``rank`` 1
+    (MaxPooling1D) pools sequences as images of height 1.
 
     Gradient, with ``G = dL/dY``: each output's gradient goes to one input, the first maximum of
     its window in row-major order of the offsets (PyTorch's rule for ties, frequent after a ReLU)::
@@ -35,41 +38,60 @@ class MaxPool2D(Layer):
     the maximum separably, over the rows of each window and then over its columns.
     """
 
-    def __init__(
-        self,
-        ksize: Any = 2,
-        stride: Any = None,
-        padding: Any = 0,
-        input_size: tuple | None = None,
-        name: str | None = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(input_size=input_size, name=name, dtype=dtype)
+    rank = 2
+    #: The original form's keywords, each with Keras's name for the same thing (see ``spatial.original_form``).
+    original_keywords = {"ksize": "pool_size", "stride": "strides"}
+    forms = ("Keras's MaxPooling2D(pool_size=(2, 2), strides=None, padding='valid', ...) or the original "
+             "MaxPool2D(ksize=2, stride=None, padding=0) with keywords only")
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        layer = super().__new__(cls, *args, **kwargs)
+        # only here is the call seen as written: which keywords it names, what came positionally
+        layer._original_form = spatial.original_form(cls.__name__, args, kwargs, cls.original_keywords, cls.forms)
+        return layer
+
+    def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: Any = "valid", data_format: Any = None,
+                 name: str | None = None, **kwargs: Any) -> None:
+        if getattr(self, "_original_form", False):
+            pool_size, strides = kwargs.pop("ksize", 2), kwargs.pop("stride", None)
+        super().__init__(name=name, **kwargs)
         owner = type(self).__name__
-        self.ksize = spatial.as_pair(ksize, "ksize", owner)
-        self.stride = self.ksize if stride is None else spatial.as_pair(stride, "stride", owner)
-        self.padding = spatial.as_padding(padding, owner)
+        self.pool_size = spatial.as_tuple(pool_size, self.rank, "pool_size", owner)
+        self.strides = self.pool_size if strides is None else spatial.as_tuple(strides, self.rank, "strides", owner)
+        self.padding = spatial.as_padding(padding, owner, self.rank, zeros=self.rank == 2)
+        self.data_format = spatial.channels_last(data_format, owner)
 
     @classmethod
     def conformance_cases(cls) -> list[dict]:
         return [
-            {"ksize": 2, "input_size": (4, 6, 2)},
-            {"ksize": 2, "stride": 1, "input_size": (5, 6, 2)},
-            {"ksize": (3, 2), "stride": 2, "padding": "same", "input_size": (5, 6, 3)},
+            {"pool_size": 2, "input_size": (4, 6, 2)},
+            {"pool_size": 2, "strides": 1, "input_size": (5, 6, 2)},
+            {"pool_size": (3, 2), "strides": 2, "padding": "same", "input_size": (5, 6, 3)},
             {"ksize": 3, "stride": (2, 1), "padding": 1, "input_size": (5, 5, 1)},
         ]
 
+    def get_config(self) -> dict:
+        config = {k: v for k, v in super().get_config().items() if k not in self.original_keywords}
+        padding = self.padding if isinstance(self.padding, str) else list(self.padding)
+        return {**config, "pool_size": list(self.pool_size), "strides": list(self.strides), "padding": padding}
+
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        self._pads, self._out = spatial.plan(self._label, input_shape, self.ksize, self.stride, self.padding)
+        pads, out = spatial.plan(self._label, input_shape, self.pool_size, self.strides, self.padding)
+        lift = 2 - self.rank  # a 1-D layer's sequences are images of height 1
+        self._k, self._s = (1,) * lift + self.pool_size, (1,) * lift + self.strides
+        self._pads, self._out, self._image = (0, 0) * lift + pads, (1,) * lift + out, (1,) * lift + input_shape
         # windows that do not overlap send each input at most one gradient: backward writes instead of adding
-        self._disjoint = self.stride[0] >= self.ksize[0] and self.stride[1] >= self.ksize[1]
-        return self._out + (input_shape[-1],)
+        self._disjoint = self._s[0] >= self._k[0] and self._s[1] >= self._k[1]
+        return out + (input_shape[-1],)
+
+    def compute_mask(self, X: np.ndarray, mask: np.ndarray | None) -> None:
+        return None  # Keras's pooling layers do not take masks: the mask stops here
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        Xp = spatial.pad(X, self._pads, -np.inf if self.padding == "same" else 0.0)
+        Xp = spatial.pad(X.reshape((len(X),) + self._image), self._pads, -np.inf if self.padding == "same" else 0.0)
         if not training:
-            return self._separable_max(Xp)
-        first, *rest = (index for _, _, index in spatial.offsets(self.ksize, self.stride, self._out))
+            return self._separable_max(Xp).reshape((len(X),) + self.output_shape)
+        first, *rest = (index for _, _, index in spatial.offsets(self._k, self._s, self._out))
         Y = Xp[first].copy()  # M_0
         A = np.zeros(Y.shape, dtype=np.min_scalar_type(len(rest)))
         S, beats, step = np.empty_like(Y), np.empty(Y.shape, dtype=bool), np.empty_like(A)
@@ -80,7 +102,7 @@ class MaxPool2D(Layer):
             np.maximum(A, np.multiply(beats, k, dtype=A.dtype, out=step), out=A)
             np.maximum(Y, S, out=Y)
         self._winners = A
-        return Y
+        return Y.reshape((len(X),) + self.output_shape)
 
     def _separable_max(self, Xp: np.ndarray) -> np.ndarray:
         """``Y`` without ``A``: the maximum over a window is the maximum over its columns of the maxima over its rows.
@@ -88,7 +110,7 @@ class MaxPool2D(Layer):
         The first pass combines whole rows (long contiguous runs), the second the columns of
         a ``kh`` times smaller array: measured about 1.5x faster than one pass per offset.
         """
-        (kh, kw), (sh, sw), (oh, ow) = self.ksize, self.stride, self._out
+        (kh, kw), (sh, sw), (oh, ow) = self._k, self._s, self._out
         rows = _running_max([Xp[:, i : i + sh * (oh - 1) + 1 : sh] for i in range(kh)])  # (n, oh, wp, c)
         return _running_max([rows[:, :, j : j + sw * (ow - 1) + 1 : sw] for j in range(kw)])
 
@@ -98,19 +120,19 @@ class MaxPool2D(Layer):
             raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first (each backward uses up its forward)")
         if not need_input_grad:  # the model's first layer: nobody uses dL/dX
             return None
-        padded = spatial.padded_shape((len(grad),) + self.input_shape, self._pads)
-        (sh, sw), (oh, ow) = self.stride, self._out
-        tiles = self.stride == self.ksize and (sh * oh, sw * ow) == padded[1:3]  # every input written once below
+        padded = spatial.padded_shape((len(grad),) + self._image, self._pads)
+        (sh, sw), (oh, ow) = self._s, self._out
+        tiles = self._s == self._k and (sh * oh, sw * ow) == padded[1:3]  # every input written once below
         dXp = np.empty(padded, dtype=grad.dtype) if tiles else np.zeros(padded, dtype=grad.dtype)
-        wins, part = np.empty(A.shape, dtype=bool), None
-        for k, (_, _, index) in enumerate(spatial.offsets(self.ksize, self.stride, self._out)):
+        wins, part, grad = np.empty(A.shape, dtype=bool), None, grad.reshape(A.shape)
+        for k, (_, _, index) in enumerate(spatial.offsets(self._k, self._s, self._out)):
             np.equal(A, k, out=wins)
             if self._disjoint:  # nothing else reaches these inputs: write in place
                 np.multiply(grad, wins, out=dXp[index])
             else:
                 part = np.multiply(grad, wins, out=part)
                 dXp[index] += part
-        return spatial.crop(dXp, self._pads)
+        return spatial.crop(dXp, self._pads).reshape((len(grad),) + self.input_shape)
 
 
 def _running_max(arrays: list[np.ndarray]) -> np.ndarray:
