@@ -26,7 +26,8 @@ from ..strategy import Strategy
 def set_up(model: Any, strategy: Strategy, samples: int) -> None:
     """Check that every rank has the same data and model, then give every rank rank 0's weights, optimizer state and generators."""
     strategy.check_same("the number of training samples", samples)
-    config = json.dumps(model.get_config(), sort_keys=True, default=str)
+    # the seed is no part of the architecture: rank 0's weights and generators are broadcast below
+    config = json.dumps({k: v for k, v in model.get_config().items() if k != "seed"}, sort_keys=True, default=str)
     strategy.check_same("the model (its architecture)", hashlib.sha256(config.encode()).hexdigest()[:16])
     for layer in model.flat_layers:
         for weight in layer.params.values():
@@ -47,6 +48,14 @@ def global_sums(strategy: Strategy | None, values: list[float]) -> np.ndarray:
     """``values`` (this rank's sums) summed over the ranks."""
     array = np.asarray(values, dtype=np.float64)
     return array if strategy is None else strategy.agree(array)
+
+
+def batch_rows(strategy: Strategy | None, rows: int) -> tuple[int, int]:
+    """The global batch's size and where this rank's ``rows`` start in it, when each rank read its own batch (a dataset)."""
+    if strategy is None:
+        return rows, 0
+    sizes = strategy.all_gather(np.array([rows], dtype=np.int64))
+    return int(sizes.sum()), int(sizes[: strategy.rank].sum())
 
 
 def evaluate(model: Any, strategy: Strategy, X: np.ndarray, y: np.ndarray, batch_size: int | None, evaluate_arrays: Any) -> dict:

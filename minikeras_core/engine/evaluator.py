@@ -29,7 +29,7 @@ class Evaluator:
         x = _one_of(x, X, "evaluate")
         data.refuse_unsupported("evaluate", extras, allowed=("steps",))
         strategy = current_strategy(strategy)
-        self._require_compiled("evaluate", sources.first_inputs(x))
+        self._require_compiled("evaluate", None if self.built else sources.first_inputs(x))  # a built model reads no batch here
         verbose = data.verbose_argument(verbose) if strategy is None or strategy.is_chief else 0
         with failing_together(strategy):
             values = self._evaluate_data(x if sources.is_dataset(x) else data.check_data(self, x, y, "evaluate"), batch_size, strategy)

@@ -68,21 +68,23 @@ class Replicas:
 
 def train_in_parts(
     layers: list[Layer], loss: Loss, X: np.ndarray, y: np.ndarray, workers: Workers, replicas: Replicas,
-    grads: list[np.ndarray], noise_key: int = 0, scale: float = 1.0
+    grads: list[np.ndarray], noise_key: int = 0, scale: float = 1.0, first_row: int = 0
 ) -> np.ndarray:
     """One step's forward and backward over ``X``, in parts on ``workers``' threads; ``grads`` (the model's) end up holding the sum.
 
     Returns the predictions for the whole batch. A batch too small to share runs as one part.
     Random layers draw from ``noise_key`` at each part's rows (see ``step.forward``); ``scale``
-    multiplies the batch's mean loss (a process's share of a global batch).
+    multiplies the batch's mean loss (a process's share of a global batch), and ``first_row`` is
+    where ``X`` starts in that global batch, so each rank's rows draw their own noise.
     """
     bounds = split(len(X), min(workers.parts, parts_for(layers, len(X), training=True)))
     if len(bounds) == 1:
-        return step.train_step(layers, loss, X, y, scale, noise=(noise_key, 0))
+        return step.train_step(layers, loss, X, y, scale, noise=(noise_key, first_row))
     y_pred = np.empty((len(X),) + layers[-1].output_shape, dtype=layers[-1].dtype)
 
     def train_part(stack: list[Layer], start: int, stop: int) -> None:
-        y_pred[start:stop] = step.train_step(stack, loss, X[start:stop], y[start:stop], scale * (stop - start) / len(X), (noise_key, start))
+        y_pred[start:stop] = step.train_step(stack, loss, X[start:stop], y[start:stop], scale * (stop - start) / len(X),
+                                            (noise_key, first_row + start))
 
     stacks = [(layers, grads), *replicas.get(len(bounds) - 1)]
     workers.run(train_part, [(stack, start, stop) for (stack, _), (start, stop) in zip(stacks, bounds)])

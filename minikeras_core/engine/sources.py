@@ -45,15 +45,15 @@ class ArraySource:
     def epoch_end(self) -> None:
         pass
 
-    def batch(self, index: int, strategy: Any = None) -> tuple[np.ndarray, np.ndarray, int]:
-        """``(X, y, global_batch_size)`` of batch ``index``: this rank's rows of it."""
+    def batch(self, index: int, strategy: Any = None) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """``(X, y, global_batch_size, first_row)`` of batch ``index``: this rank's rows of it, and where they start in it."""
         start, stop = index * self.batch_size, min((index + 1) * self.batch_size, self.samples)
         first, last = (start, stop) if strategy is None else strategy.share(start, stop)
         if self.order is None:  # in order: views of the data, no copy
             X, y = self.X[first:last], self.y[first:last]
         else:  # np.take copies the rows faster than fancy indexing does
             X, y = np.take(self.X, self.order[first:last], axis=0), np.take(self.y, self.order[first:last], axis=0)
-        return _cast(self.model, X), y, stop - start
+        return _cast(self.model, X), y, stop - start, first - start
 
 
 class DatasetSource:
@@ -74,9 +74,9 @@ class DatasetSource:
         if callable(getattr(self.dataset, "on_epoch_end", None)):
             self.dataset.on_epoch_end()
 
-    def batch(self, index: int, strategy: Any = None) -> tuple[np.ndarray, np.ndarray, int | None]:
+    def batch(self, index: int, strategy: Any = None) -> tuple[np.ndarray, np.ndarray, None, None]:
         X, y = checked_batch(self.model, self.dataset[index * self.size + self.rank], f"the dataset's batch {index * self.size + self.rank}")
-        return X, y, None  # the global batch: the ranks' batches together (summed by the trainer)
+        return X, y, None, None  # the global batch: the ranks' batches together (gathered by the trainer)
 
 
 class GeneratorSource(DatasetSource):
@@ -92,13 +92,13 @@ class GeneratorSource(DatasetSource):
     def epoch_end(self) -> None:
         pass
 
-    def batch(self, index: int, strategy: Any = None) -> tuple[np.ndarray, np.ndarray, int | None]:
+    def batch(self, index: int, strategy: Any = None) -> tuple[np.ndarray, np.ndarray, None, None]:
         try:
             pair = next(self.generator)
         except StopIteration:
             raise ValueError(f"fit(): the generator ended after {index} batches of an epoch; steps_per_epoch is {self.steps}") from None
         X, y = checked_batch(self.model, pair, f"generator batch {index}")
-        return X, y, None
+        return X, y, None, None
 
 
 def checked_batch(model: Any, pair: Any, what: str) -> tuple[np.ndarray, np.ndarray]:

@@ -92,7 +92,7 @@ class Trainer(Evaluator):
         fit_arguments(args, extras)
         X = one_of(x, X, "fit")
         strategy = current_strategy(strategy)
-        self._require_compiled("fit", sources.first_inputs(X))
+        self._require_compiled("fit", None if self.built else sources.first_inputs(X))  # a built model reads no batch here
         n_epochs = data.epochs_argument(n_epochs, epochs)
         initial_epoch = non_negative_int(initial_epoch, "initial_epoch")
         verbose = data.verbose_argument(verbose) if strategy is None or strategy.is_chief else 0
@@ -148,9 +148,10 @@ class Trainer(Evaluator):
                 seen = 0
                 for batch in range(steps):
                     events.batch_begin(batch)
-                    X_batch, y_batch, global_size = source.batch(batch, strategy)
-                    size = distributed.global_sums(strategy, [len(X_batch)])[0] if global_size is None else global_size
-                    loss, y_pred = self._train_batch(X_batch, y_batch, workers, noise_base, len(X_batch) / size, events)
+                    X_batch, y_batch, size, first_row = source.batch(batch, strategy)
+                    if size is None:  # each rank read a batch of its own: the global batch is theirs together
+                        size, first_row = distributed.batch_rows(strategy, len(X_batch))
+                    loss, y_pred = self._train_batch(X_batch, y_batch, workers, noise_base, len(X_batch) / size, events, first_row)
                     sums = [loss * len(X_batch), *(m(y_pred, y_batch) * len(X_batch) if len(X_batch) else 0.0 for m in self.metrics)]
                     totals += distributed.global_sums(strategy, sums)
                     seen += size
@@ -184,20 +185,22 @@ class Trainer(Evaluator):
         return {key: float(value) / seen for key, value in zip(["loss", *(m.name for m in self.metrics)], totals)}
 
     def _train_batch(self, X: np.ndarray, y: np.ndarray, workers: Workers, noise_base: int, scale: float = 1.0,
-                     events: CallbackList | None = None) -> tuple[float, np.ndarray]:
+                     events: CallbackList | None = None, first_row: int = 0) -> tuple[float, np.ndarray]:
         """One gradient step on a checked batch; returns its loss and predictions.
 
         ``scale`` is this process's share of the global batch (1 without a strategy): the
         gradients are those of ``scale`` times the batch's mean loss, and the
         ``on_gradients_ready`` hook (a strategy's all-reduce) sees them before the update.
         Random layers (Dropout) draw from a key made of ``noise_base`` and the step's number
-        (``optimizer.iterations``), so shuffling's generator is untouched, and a run resumed from
-        a saved model continues the same noise.
+        (``optimizer.iterations``), at the rows from ``first_row`` of the global batch, so
+        shuffling's generator is untouched, a rank draws the noise its rows would draw in one
+        process, and a run resumed from a saved model continues the same noise.
         """
         self._setup = setup = StepSetup.reuse(self._setup, self.flat_layers, self.optimizer)
         noise_key = (noise_base + (self.optimizer.iterations + 1) * 0x9E3779B97F4A7C15) % 2**63
         if len(X):
-            y_pred = parallel.train_in_parts(self.flat_layers, self.loss, X, y, workers, setup.replicas, setup.grads, noise_key, scale)
+            y_pred = parallel.train_in_parts(self.flat_layers, self.loss, X, y, workers, setup.replicas, setup.grads, noise_key, scale,
+                                             first_row)
             loss = self.loss(y_pred, y)
         else:  # this rank has no rows of a short last batch: it still takes part in the sum
             y_pred, loss = np.empty((0,) + self.output_shape, self.dtype), 0.0
