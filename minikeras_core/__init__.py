@@ -47,6 +47,7 @@ from .model import History, Sequential
 from .optimizer import Optimizer, ScratchBuffers
 from .registry import get, list_plugins, prefer, refresh, register, registered_name, serialize
 from .saving import SaveFormatError, load_model
+from .strategy import Strategy, distribute
 
 __all__ = [
     "__version__",
@@ -66,6 +67,7 @@ __all__ = [
     "SaveFormatError",
     "ScratchBuffers",
     "Sequential",
+    "Strategy",
     "UnknownPluginError",
     "arguments",
     "utils",
@@ -80,6 +82,7 @@ __all__ = [
     "activations",
     "callbacks",
     "datasets",
+    "distribute",
     "engine",
     "floatx",
     "get",

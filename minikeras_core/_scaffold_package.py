@@ -1,7 +1,8 @@
 """The package files ``minikeras new-plugin`` writes around the plugin class (see :mod:`.scaffold`).
 
 ``str.format`` templates with the fields of :mod:`._scaffold_templates`; ``_TEST`` also takes
-``model``, the kind's entry of ``_MODEL_TEST``. Literal braces are doubled.
+``model``, the kind's entry of ``_MODEL_TEST``, and ``fit_options``, its entry of
+``_FIT_OPTIONS``. Literal braces are doubled.
 """
 
 _MODEL_TEST = {
@@ -26,7 +27,14 @@ _MODEL_TEST = {
     model.add("dense", units=4, activation="tanh", kernel_initializer="{name}", input_size=(3,))
     model.add("dense", units=2, activation="softmax", kernel_initializer="{name}")
     model.compile("categorical_cross_entropy", optimizer="sgd")''',
+    "strategy": '''    model = Sequential(seed=0)
+    model.add("dense", units=4, activation="tanh", input_size=(3,))
+    model.add("dense", units=2, activation="softmax")
+    model.compile("categorical_cross_entropy", optimizer="adam")''',
 }
+
+#: What the model test's ``fit`` call adds for a kind (a strategy trains through the plugin).
+_FIT_OPTIONS = {"strategy": ', strategy="{name}"'}
 
 _TEST = '''"""The conformance suite and a model using the plugin by name (needs `pip install -e .` first)."""
 
@@ -43,7 +51,7 @@ def test_a_model_uses_the_plugin_by_name():
 {model}
     X = np.random.default_rng(0).normal(size=(8, 3))
     y = np.eye(2)[np.arange(8) % 2]
-    history = model.fit(X, y, n_epochs=2, batch_size=4, verbose=0)
+    history = model.fit(X, y, n_epochs=2, batch_size=4, verbose=0{fit_options})
     assert np.all(np.isfinite(history.history["loss"]))
 '''
 

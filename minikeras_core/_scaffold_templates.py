@@ -228,5 +228,63 @@ class {cls}(RandomInitializer):
         return math.sqrt(self.scale / max(1, fan_in))
 '''
 
+_STRATEGY = '''"""The {name} strategy, a Mini-Keras plugin."""
+
+from typing import Any
+
+import numpy as np
+
+from minikeras_core import Strategy
+
+
+class {cls}(Strategy):
+    """TODO: how the processes talk, in one line. Until you fill it in: one process, every collective the identity.
+
+    Every rank runs the same program, and the engine calls the collectives on every rank in the
+    same order. ``all_reduce`` and ``broadcast`` write into the array they are given (the flat
+    gradient buffer, a weight) and return None. The base class gives the rest: ``share`` (this
+    rank's rows of a global batch), the ``on_gradients_ready`` hook that all-reduces the
+    gradients before each update, and the checks that every rank has the same data and model.
+    """
+
+    def __init__(self) -> None:
+        # TODO: join your process group here (keep it cheap: fit builds a strategy named by string each call).
+        pass
+
+    @property
+    def rank(self) -> int:
+        """This process's number, 0 .. size - 1 (rank 0 prints and writes files)."""
+        return 0  # TODO
+
+    @property
+    def size(self) -> int:
+        """How many processes take part."""
+        return 1  # TODO
+
+    def all_reduce(self, array: np.ndarray) -> None:
+        """Replace ``array`` in place by its sum over all ranks."""
+        # TODO: sum over your processes, e.g. array[...] = sum_over_ranks(array)
+
+    def broadcast(self, array: np.ndarray, root: int = 0) -> None:
+        """Overwrite ``array`` in place with rank ``root``'s."""
+        # TODO
+
+    def all_gather(self, array: np.ndarray) -> np.ndarray:
+        """Every rank's rows (any number each) concatenated along axis 0 in rank order, on every rank."""
+        return np.asarray(array)  # TODO
+
+    def broadcast_object(self, value: Any, root: int = 0) -> Any:
+        """Rank ``root``'s ``value`` (small: optimizer state, a generator's state), on every rank."""
+        return value  # TODO
+
+    def all_gather_object(self, value: Any) -> list:
+        """``[value of rank 0, value of rank 1, ...]`` on every rank."""
+        return [value]  # TODO
+
+    def abort(self, error: BaseException) -> None:
+        """End every rank at once (a rank that raised must never leave the others waiting in a collective)."""
+        # TODO: e.g. your transport's abort; over one process the error simply propagates
+'''
+
 TEMPLATES = {"activation": _ACTIVATION, "layer": _LAYER, "loss": _LOSS, "optimizer": _OPTIMIZER, "metric": _METRIC,
-             "initializer": _INITIALIZER}
+             "initializer": _INITIALIZER, "strategy": _STRATEGY}

@@ -7,7 +7,7 @@ The package is a complete distribution named ``minikeras-NAME`` (dashes for unde
 - ``minikeras_NAME/NAME.py``: the plugin class with every method to fill in, each with its
   docstring. The bodies are a working placeholder (the identity activation, a per-feature scale
   layer, the squared error, plain gradient descent, the mean absolute error, a fan-in scaled
-  normal initializer) marked ``TODO``, so the package installs and passes ``minikeras check``
+  normal initializer, a one-process strategy) marked ``TODO``, so the package installs and passes ``minikeras check``
   before it is changed;
 - ``tests/test_NAME_plugin.py``: the conformance suite in one line, and a model using the plugin
   by name.
@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ._scaffold_package import _MODEL_TEST, _PYPROJECT, _README, _TEST
+from ._scaffold_package import _FIT_OPTIONS, _MODEL_TEST, _PYPROJECT, _README, _TEST
 from ._scaffold_templates import TEMPLATES
 from .registry import kind_spec
 
@@ -63,7 +63,8 @@ def render(kind: str, name: str) -> dict[str, str]:
         "README.md": _README.format(**fields),
         f"{package}/__init__.py": f'"""The {name} {kind} for Mini-Keras; the registry finds it through its entry point."""\n',
         f"{package}/{name}.py": TEMPLATES[kind].format(**fields),
-        f"tests/test_{name}_plugin.py": _TEST.format(model=_MODEL_TEST[kind].format(**fields), **fields),
+        f"tests/test_{name}_plugin.py": _TEST.format(model=_MODEL_TEST[kind].format(**fields),
+                                                     fit_options=_FIT_OPTIONS.get(kind, "").format(**fields), **fields),
     }
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 #: Kinds in the order the runner checks them; every kind of plugin the registry knows is listed.
-CHECKED_KINDS = ("activation", "layer", "loss", "optimizer", "metric", "initializer")
+CHECKED_KINDS = ("activation", "layer", "loss", "optimizer", "metric", "initializer", "strategy")
 
 _CHECKS: dict[str, dict[str, Callable[[Subject], None]]] = {kind: {} for kind in CHECKED_KINDS}
 

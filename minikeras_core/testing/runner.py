@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     checks_loss,
     checks_metric,
     checks_optimizer,
+    checks_strategy,
 )
 from ._base import (
     CHECKED_KINDS,
