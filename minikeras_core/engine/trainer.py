@@ -140,6 +140,9 @@ class Trainer(Evaluator):
         self._setup = None  # layers may have changed since the last fit
         logs: dict = {}
         events.train_begin()
+        # whether any rank has callbacks on batches (rank 0's progress bar, say): then every rank agrees on a stop after
+        # each batch; decided by all together, since a collective that some ranks skip would pair with another
+        agree_per_batch = strategy is not None and bool(distributed.global_sums(strategy, [events.listens_to_batches])[0])
         with Workers(parallel.parts_for(self.flat_layers, getattr(source, "batch_size", 1 << 16), training=True)) as workers:
             for epoch in range(initial_epoch, n_epochs):
                 events.epoch_begin(epoch)
@@ -157,7 +160,7 @@ class Trainer(Evaluator):
                     seen += size
                     running = totals.copy()
                     events.batch_end(batch, lambda running=running, seen=seen: self._logs(running, seen))
-                    if strategy is not None and events.listens_to_batches:  # a callback's stop, on any rank, stops every rank
+                    if agree_per_batch:  # a callback's stop, on any rank, stops every rank
                         self.stop_training = bool(distributed.global_sums(strategy, [self.stop_training])[0])
                     if not math.isfinite(totals[0]):
                         if self.stop_training:  # a callback such as TerminateOnNaN chose to end here
