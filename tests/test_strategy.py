@@ -276,6 +276,26 @@ def test_a_stop_on_one_rank_stops_every_rank_at_the_same_epoch():
     assert [o[1] for o in outcomes] == [alone, alone] and alone < 40
 
 
+class StopAtBatchOnRank(Callback):
+    def __init__(self, rank: int, strategy) -> None:
+        self.rank, self.strategy = rank, strategy
+
+    def on_batch_end(self, model, batch, logs):
+        if self.strategy.rank == self.rank and batch == 1:
+            model.stop_training = True
+
+
+def test_progress_on_rank_0_alone_keeps_the_ranks_in_step(capsys):
+    # rank 0's progress bar listens to batches and rank 1 has no callback: every rank must still call the same collectives
+    X, y = digits(80)
+    expected = train(mlp(), X, y)
+    for history in results(run_ranks(2, lambda s: train(mlp(), X, y, s, verbose=1))):
+        assert history_gap(history, expected) < TOLERANCE
+    assert capsys.readouterr().out.count("Epoch 1/3") == 1  # rank 0's bar only
+    stopped = results(run_ranks(2, lambda s: train(mlp(), X, y, s, verbose=1, callbacks=[StopAtBatchOnRank(1, s)])))
+    assert [len(h["loss"]) for h in stopped] == [1, 1]  # rank 1 stops after its second batch: rank 0 too
+
+
 def test_terminate_on_nan_stops_every_rank():
     X, y = digits(40)
     X = X.copy()

@@ -1,0 +1,109 @@
+"""The ``mpi`` strategy over real processes: the programs of ``tests/mpi/`` run under ``mpiexec -n 2``.
+
+Each program raises (and so aborts the job) where two ranks differ from one process or from
+each other; rank 0 prints an ``OK`` line per case and ``ALL OK`` at the end. Skipped, with the
+reason shown by ``pytest -rs``, where MPI is not installed (``pip install -e ./plugins-mpi``
+installs mpi4py and the mpich wheel, which brings ``mpiexec``). The same engine logic without
+MPI is tested over threads in ``tests/test_strategy.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAMS = ROOT / "tests" / "mpi"
+RANKS = 2
+
+
+def find_mpiexec() -> list[str] | None:
+    """The ``mpiexec`` beside this Python (the mpich wheel's), else one on the PATH; with Open MPI's flags for root."""
+    beside = Path(sys.executable).parent / "mpiexec"
+    found = str(beside) if beside.exists() else shutil.which("mpiexec")
+    if found is None:
+        return None
+    command = [found]
+    version = subprocess.run([found, "--version"], capture_output=True, text=True, timeout=30).stdout
+    if "Open MPI" in version or "OpenRTE" in version:  # Open MPI refuses root and more ranks than cores unless told
+        command += ["--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+    return command
+
+
+MISSING = [name for name in ("mpi4py", "minikeras_mpi") if importlib.util.find_spec(name) is None]
+MPIEXEC = None if MISSING else find_mpiexec()
+pytestmark = pytest.mark.skipif(
+    bool(MISSING) or MPIEXEC is None,
+    reason=f"MPI is not installed ({', '.join(MISSING) or 'no mpiexec'} missing): `pip install -e ./plugins-mpi` "
+    "(mpi4py and the mpich wheel) runs these 2-rank tests",
+)
+
+
+def mpirun(program: str, *args: str, timeout: float = 180) -> tuple[subprocess.CompletedProcess, float]:
+    """Run ``tests/mpi/PROGRAM`` on ``RANKS`` ranks; the finished process and the seconds it took."""
+    start = time.perf_counter()
+    done = subprocess.run([*MPIEXEC, "-n", str(RANKS), sys.executable, str(PROGRAMS / program), *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    return done, time.perf_counter() - start
+
+
+def passed(done: subprocess.CompletedProcess) -> list[str]:
+    """The ``OK`` lines of a job that ended well (else the assertion shows its output)."""
+    assert done.returncode == 0 and "ALL OK" in done.stdout, f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    return [line for line in done.stdout.splitlines() if line.startswith("OK ")]
+
+
+def test_two_ranks_train_as_one_process():
+    # every registered optimizer, uneven shares, separate gradient arrays (clipnorm), Dropout, a CNN and an RNN;
+    # identical History on every rank; evaluate/predict give every rank the global figures and all predictions
+    lines = passed(mpirun("equivalence.py")[0])
+    from minikeras_core import list_plugins
+    from minikeras_core.registry import REGISTRY
+
+    optimizers = {REGISTRY.name_of(REGISTRY.resolve("optimizer", name)) for name in list_plugins()["optimizer"]}
+    assert {f"mlp {name}" for name in optimizers} <= {line.split(":")[0][3:] for line in lines}
+    for case in ("uneven shares", "clipnorm", "Dropout", "cnn adam", "rnn adam", "one all-reduce per step"):
+        assert any(case in line for line in lines), (case, lines)
+
+
+def test_rank_0_alone_prints_and_writes_and_every_rank_stops_together(tmp_path):
+    done, _ = mpirun("callbacks.py", str(tmp_path))
+    lines = passed(done)
+    assert len(lines) == 3
+    assert done.stdout.count("Epoch 1/3") == 1  # the progress lines of rank 0 only
+    assert sorted(p.name for p in (tmp_path / "rank0").iterdir())[:2] == ["best.mk", "epoch1.mk"]
+    assert not list((tmp_path / "rank1").iterdir())
+
+
+@pytest.mark.parametrize("case, message", [
+    ("callback", "RuntimeError: rank 1 fails on purpose in epoch 2"),
+    ("lengths", "the number of training samples differs across ranks: rank 0 has 200, rank 1 has 199"),
+    ("model", "the model (its architecture) differs across ranks: rank 0 has"),
+])
+def test_an_error_on_one_rank_fails_the_job_within_seconds(case, message):
+    done, seconds = mpirun("failure.py", case, timeout=60)
+    assert done.returncode != 0 and "NOT REACHED" not in done.stdout
+    assert message in done.stderr, done.stderr[-3000:]
+    assert "aborting the MPI job" in done.stderr
+    assert seconds < 20, f"the job took {seconds:.1f} s to fail"  # training alone would take minutes (10,000 epochs)
+
+
+def test_data_streams_from_disk_and_a_memmap_larger_than_the_limit_is_never_copied(tmp_path):
+    lines = passed(mpirun("streaming.py", str(tmp_path))[0])
+    assert any("reads only" in line or "streams each rank its own batches" in line for line in lines)
+    assert any("128 MiB memmap trained" in line for line in lines)
+
+
+def test_the_mpi_digits_example_prints_the_same_final_loss_both_ways():
+    done = subprocess.run([*MPIEXEC, "-n", str(RANKS), sys.executable, str(ROOT / "examples" / "mpi_digits.py")],
+                          capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    final = {line.split(":")[0]: line.split(":")[1].split()[0] for line in done.stdout.splitlines() if line.startswith("final loss")}
+    assert len(final) == 2 and len(set(final.values())) == 1, done.stdout
