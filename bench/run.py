@@ -416,8 +416,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-torch", action="store_true", help="measure Mini-Keras alone")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--json", default=str(ROOT / "bench" / "results.json"), help="where to write the results")
+    parser.add_argument("--ranks", type=int, default=None, metavar="N",
+                        help="instead: 1 process with N threads against N MPI ranks with 1 thread each (mlp and cnn unless "
+                             "--workloads), the all-reduce time per step, and its cost across machines on paper (bench/ranks.py)")
     parser.add_argument("--child", nargs=3, metavar=("FRAMEWORK", "WORKLOAD", "PHASE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.ranks is not None:
+        from . import ranks
+
+        given = "--workloads" in (sys.argv[1:] if argv is None else argv)
+        return ranks.main(argparse.Namespace(ranks=args.ranks, quick=args.quick, rounds=args.rounds, min_seconds=args.min_seconds,
+                                             workloads=args.workloads if given else None,
+                                             json=args.json.replace("results.json", "results-ranks.json")))
     scale = 0.25 if args.quick else 1.0
 
     if args.child:
