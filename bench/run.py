@@ -422,9 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", nargs=3, metavar=("FRAMEWORK", "WORKLOAD", "PHASE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.ranks is not None:
-        from . import ranks
+        from bench import ranks  # as `python -m bench` and as `python bench/run.py`
 
-        given = "--workloads" in (sys.argv[1:] if argv is None else argv)
+        given = any(a.startswith("--workloads") for a in (sys.argv[1:] if argv is None else argv))
         return ranks.main(argparse.Namespace(ranks=args.ranks, quick=args.quick, rounds=args.rounds, min_seconds=args.min_seconds,
                                              workloads=args.workloads if given else None,
                                              json=args.json.replace("results.json", "results-ranks.json")))

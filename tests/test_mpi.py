@@ -127,3 +127,23 @@ def test_the_ring_all_reduce_on_paper():
 
     assert ring_seconds(1_250_000_000, 2) == pytest.approx(1.0)  # half the buffer each way, twice, at 1.25 GB/s
     assert ring_seconds(10**9, 16) == pytest.approx(2 * 15 / 16 * 10**9 / 1.25e9)
+
+
+def test_the_readme_memmap_example_trains_under_a_memory_limit_smaller_than_the_file(tmp_path):
+    import resource
+
+    path = tmp_path / "big.f32"
+    made = subprocess.run([sys.executable, str(ROOT / "examples" / "mpi_memmap.py"), str(path), "--make", "--gib", "0.375"],
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0 and path.stat().st_size == 384 * 2**20, made.stderr
+    limit = 300 * 2**20  # `ulimit -d 307200`: below the file's 384 MiB, above Python's own ~170 MiB
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, resource.getrlimit(resource.RLIMIT_DATA)[1]))
+
+    done = subprocess.run([*MPIEXEC, "-n", str(RANKS), sys.executable, str(ROOT / "examples" / "mpi_memmap.py"), str(path)],
+                          capture_output=True, text=True, timeout=300, preexec_fn=limited)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "0.38 GiB memmap, 2 rank(s)" in done.stdout and "of its limit 300 MiB" in done.stdout, done.stdout
+    accuracy = float(done.stdout.split("accuracy ")[-1].split(",")[0])
+    assert accuracy > 0.9, done.stdout

@@ -59,8 +59,8 @@ say(f"OK a PyDataset streams each rank its own batches ({steps} of {len(dataset)
 # -- a memmap larger than the memory limit -------------------------------------------------------------
 features, rows = 256, 131_072  # float32: 128 MiB
 big = os.path.join(folder, "big.f32")
-block = np.random.default_rng(0).random((8192, features), dtype=np.float32)
-labels = np.tile(block[:, :4].sum(axis=1) > 2, rows // len(block)).astype(np.int64)  # learnable: the first 4 features
+block = np.random.default_rng(0).random((8192, features), dtype=np.float32) - np.float32(0.5)
+labels = np.tile(block[:, :4].sum(axis=1) > 0, rows // len(block)).astype(np.int64)  # learnable: the first 4 features
 if RANK == 0:
     with open(big, "wb") as f:
         for _ in range(rows // len(block)):
