@@ -26,11 +26,13 @@ gradient reaching each step's output ``(timesteps, n, units)`` (or ``None``), ``
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
 
 from .arguments import fraction, non_negative_int, positive_int
+from .engine import threads
 from .layer import Layer
 from .registry import get
 
@@ -201,3 +203,10 @@ def split_masked(d: np.ndarray, M: np.ndarray | None, t: int) -> np.ndarray | No
     skip = np.where(M[t], 0, d)
     np.multiply(d, M[t], out=d)
     return skip
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """BLAS held to one thread (where it can be) around a time loop: a step's products are small (batch x units times
+    units x gates), and more threads only cost their wake-ups, which measured several times slower on two busy cores."""
+    controller = threads.blas_controller()
+    return threads._single_threaded_blas(controller) if controller else contextlib.nullcontext()

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minikeras_core.recurrence import Recurrent, keep_masked, split_masked
+from minikeras_core.recurrence import Recurrent, keep_masked, one_blas_thread, split_masked
 
 
 class SimpleRNN(Recurrent):
@@ -68,11 +68,12 @@ class SimpleRNN(Recurrent):
         A = self._project(Xt, m, p["kernel"], p.get("bias"))  # (t, n, units): every step's input projection in one product
         H = np.empty_like(A) if training else A  # predicting, each state overwrites its own pre-activation
         U, step = p["recurrent_kernel"], np.empty_like(A[0])
-        for t in range(len(A)):
-            if t:
-                A[t] += self._times_recurrent(H[t - 1], U, r, step)
-            H[t] = f(A[t])
-            keep_masked(H[t], H[t - 1] if t else None, M, t)
+        with one_blas_thread():  # small products: one thread
+            for t in range(len(A)):
+                if t:
+                    A[t] += self._times_recurrent(H[t - 1], U, r, step)
+                H[t] = f(A[t])
+                keep_masked(H[t], H[t - 1] if t else None, M, t)
         if training:
             self._cache = (Xt, A, H, m, r)
         return H
@@ -83,15 +84,16 @@ class SimpleRNN(Recurrent):
         U = p["recurrent_kernel"]
         dh = np.zeros_like(H[0]) if dh is None else dh.copy()
         dA = np.empty_like(A)
-        for t in range(len(A) - 1, -1, -1):
-            if dH is not None:
-                dh += dH[t]
-            skip = split_masked(dh, M, t)  # a masked step's state is the previous one: its gradient goes on to it
-            dA[t] = f.backward(A[t], dh, Y=H[t] if M is None else None)
-            if t:
-                self._times_recurrent_transposed(dA[t], U, r, out=dh)
-                if skip is not None:
-                    dh += skip
+        with one_blas_thread():
+            for t in range(len(A) - 1, -1, -1):
+                if dH is not None:
+                    dh += dH[t]
+                skip = split_masked(dh, M, t)  # a masked step's state is the previous one: its gradient goes on to it
+                dA[t] = f.backward(A[t], dh, Y=H[t] if M is None else None)
+                if t:
+                    self._times_recurrent_transposed(dA[t], U, r, out=dh)
+                    if skip is not None:
+                        dh += skip
         g["recurrent_kernel"][...] = self._recurrent_kernel_grad(H, dA, r)
         dW, db, dXt = self._project_backward(Xt, dA, m, p["kernel"], need_input_grad)
         g["kernel"][...] = dW

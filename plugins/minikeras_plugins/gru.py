@@ -1,0 +1,172 @@
+"""Keras's GRU: the gated recurrent unit, with gates z, r, h and the reset gate after or before the product."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minikeras_core import get
+from minikeras_core.activation import derives_from_output
+from minikeras_core.recurrence import Recurrent, keep_masked, one_blas_thread, split_masked
+from minikeras_core.registry import is_registered_as
+
+
+class GRU(Recurrent):
+    """Over ``X`` of shape ``(n, timesteps, features)``, with ``h_0 = 0`` (``s`` the recurrent activation, ``a`` the
+    activation, ``W``, ``U`` cut into blocks z, r, h of ``units`` columns)::
+
+        z = s(x W_z + h U_z + b_z),  r = s(x W_r + h U_r + b_r),  h_t = z h_{t-1} + (1 - z) hh
+        hh = a(x W_h + r (h U_h + b'_h))     with reset_after (Keras's default; b' the recurrent bias)
+        hh = a(x W_h + (r h) U_h + b_h)      without
+
+    (``h`` being ``h_{t-1}``). Weights as Keras: ``kernel (features, 3 units)``, ``recurrent_kernel
+    (units, 3 units)``, ``bias (2, 3 units)`` (input and recurrent biases) with ``reset_after``, else
+    ``(3 units,)``. The frame (:class:`~minikeras_core.recurrence.Recurrent`) does masks, dropout (one
+    mask per sequence, one per gate with ``recurrent_dropout``, as Keras), ``go_backwards`` and the
+    input side. With Keras's activations the sigmoid of z and r is ``1 / (1 + exp(.))`` on negated
+    kernels. Backward through time, ``dh`` from the output and step ``t + 1``, ``R = h U_h + b'_h``::
+
+        dhh' = dh (1 - z) a'(.),  dz' = dh (h - hh) s'(.),  dr' = dhh' R s'(.)   (reset_after; else dr' = (dhh' U_h^T) h s'(.))
+        dh_{t-1} = dh z + [dz', dr', dhh' r] U^T                                (else [dz', dr'] U_zr^T + (dhh' U_h^T) r)
+    """
+
+    blocks = 3
+
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None, recurrent_constraint: Any = None,
+                 bias_constraint: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
+                 return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
+                 unroll: bool = False, reset_after: bool = True, use_cudnn: Any = "auto", **kwargs: Any) -> None:
+        refused = {"kernel_regularizer": kernel_regularizer, "recurrent_regularizer": recurrent_regularizer,
+                   "bias_regularizer": bias_regularizer, "activity_regularizer": activity_regularizer,
+                   "kernel_constraint": kernel_constraint, "recurrent_constraint": recurrent_constraint, "bias_constraint": bias_constraint}
+        super().__init__(units, activation, dropout, recurrent_dropout, seed, return_sequences, return_state, go_backwards,
+                         stateful, unroll, refused, **kwargs)
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(f"GRU: use_cudnn: expected 'auto', True or False, got {use_cudnn!r}")
+        self.recurrent_activation = get("activation", "linear" if recurrent_activation is None else recurrent_activation)
+        self.use_bias, self.reset_after = bool(use_bias), bool(reset_after)
+        self.kernel_initializer, self.recurrent_initializer, self.bias_initializer = kernel_initializer, recurrent_initializer, bias_initializer
+        self._fast = is_registered_as(self.recurrent_activation, "sigmoid")
+
+    @classmethod
+    def conformance_cases(cls) -> list[dict]:
+        return [
+            {"units": 3, "input_size": (4, 2)},
+            {"units": 2, "reset_after": False, "return_sequences": True, "go_backwards": True, "input_size": (3, 3)},
+            {"units": 2, "activation": "relu", "recurrent_activation": "softmax", "dropout": 0.3, "recurrent_dropout": 0.4,
+             "return_sequences": True, "input_size": (3, 2)},
+            {"units": 2, "reset_after": False, "dropout": 0.2, "recurrent_dropout": 0.5, "input_size": (3, 2)},
+        ]
+
+    def create_weights(self, input_shape: tuple) -> None:
+        u = self.units
+        self.add_weight("kernel", (input_shape[1], 3 * u), self.kernel_initializer)
+        self.add_weight("recurrent_kernel", (u, 3 * u), self.recurrent_initializer)
+        if self.use_bias:
+            self.add_weight("bias", (2, 3 * u) if self.reset_after else (3 * u,), self.bias_initializer)
+
+    def _biases(self) -> tuple:
+        """The input bias and the recurrent one (``None`` each when absent)."""
+        if not self.use_bias:
+            return None, None
+        b = self.params["bias"]
+        return (b[0], b[1]) if self.reset_after else (b, None)
+
+    def _forward(self, Xt: np.ndarray, M: Any, m: Any, r: Any, training: bool) -> np.ndarray:
+        p, u, fast, after = self.params, self.units, self._fast, self.reset_after
+        scale = np.repeat(np.array([-1 if fast else 1] * 2 + [1], dtype=self.dtype), u)  # negated z and r: exp gives 1/s - 1
+        b, b_rec = self._biases()
+        b_rec = None if b_rec is None else b_rec * scale
+        A = self._project(Xt, m, p["kernel"] * scale, None if b is None else b * scale)  # (t, n, 3 units)
+        U = p["recurrent_kernel"] * scale
+        Z = None if fast and derives_from_output(self.cell_activation) else np.empty_like(A)  # pre-activations, where needed
+        steps, n = A.shape[:2]
+        H, R = np.empty((2, steps, n, u), A.dtype)  # states, and R = h U_h + b'_h (reset_after) or (r h) (else)
+        rec, zero = np.zeros((n, (3 if after else 2) * u), A.dtype), np.zeros((n, u), A.dtype)
+        rm = None if r is None else r[-1]  # the recurrent mask of the h block (the only one, or the third)
+        with np.errstate(over="ignore"), one_blas_thread():
+            for t in range(steps):
+                a, h = A[t], H[t - 1] if t else zero
+                if t:
+                    self._times_recurrent(h, U if after else U[:, : 2 * u], r, rec)
+                if b_rec is not None:  # at t = 0 (h = 0) only the bias
+                    rec += b_rec
+                a[:, : 2 * u] += rec[:, : 2 * u]
+                if Z is not None:
+                    Z[t][:, : 2 * u] = a[:, : 2 * u]
+                if fast:
+                    np.exp(a[:, : 2 * u], out=a[:, : 2 * u])
+                    a[:, : 2 * u] += 1
+                    np.reciprocal(a[:, : 2 * u], out=a[:, : 2 * u])
+                else:
+                    for k in range(2):
+                        a[:, k * u : (k + 1) * u] = self.recurrent_activation(Z[t][:, k * u : (k + 1) * u])
+                if after:
+                    R[t] = rec[:, 2 * u :]
+                    a[:, 2 * u :] += a[:, u : 2 * u] * R[t]
+                else:
+                    np.multiply(a[:, u : 2 * u], h if rm is None else h * rm, out=R[t])
+                    if t:
+                        a[:, 2 * u :] += R[t] @ p["recurrent_kernel"][:, 2 * u :]
+                if Z is not None:
+                    Z[t][:, 2 * u :] = a[:, 2 * u :]
+                a[:, 2 * u :] = self.cell_activation(a[:, 2 * u :])
+                np.subtract(h, a[:, 2 * u :], out=H[t])  # h_t = hh + z (h_{t-1} - hh)
+                H[t] *= a[:, :u]
+                H[t] += a[:, 2 * u :]
+                keep_masked(H[t], H[t - 1] if t else None, M, t)
+        if training:
+            self._cache = (Xt, A, Z, H, R, m, r)
+        return H
+
+    def _backward(self, dH: np.ndarray | None, dh: np.ndarray | None, need_input_grad: bool) -> np.ndarray | None:
+        p, g, u, M, after = self.params, self.grads, self.units, self._M, self.reset_after
+        Xt, A, Z, H, R, m, r = self._cache
+        U, s = p["recurrent_kernel"], self.recurrent_activation
+        steps, n = A.shape[:2]
+        rm = None if r is None else r[-1]
+        dh = np.zeros((n, u), A.dtype) if dh is None else dh.copy()
+        dR = np.empty((steps, n, (3 if after else 2) * u), A.dtype)  # the gradient of the recurrent product (plus b')
+        zero, e, direct = np.zeros((n, u), A.dtype), np.empty((n, u), A.dtype), np.empty((n, u), A.dtype)
+        with one_blas_thread():  # small products: one thread
+            for t in range(steps - 1, -1, -1):
+                if dH is not None:
+                    dh += dH[t]
+                skip = split_masked(dh, M, t)  # a masked step hands its gradient on
+                a, h = A[t], H[t - 1] if t else zero
+                np.multiply(dh, a[:, :u], out=direct)  # dh z: straight to h_{t-1}
+                dhh = self.cell_activation.backward(None if Z is None else Z[t][:, 2 * u :], dh - direct, Y=a[:, 2 * u :])
+                np.multiply(np.subtract(h, a[:, 2 * u :], out=e), dh, out=e)  # dL/dz
+                if after:
+                    dr = dhh * R[t]
+                    np.multiply(dhh, a[:, u : 2 * u], out=dR[t][:, 2 * u :])
+                else:
+                    d_rh = dhh @ U[:, 2 * u :].T  # through (r h) U_h
+                    dr = d_rh * (h if rm is None else h * rm)
+                    direct += d_rh * a[:, u : 2 * u] * (1 if rm is None else rm)
+                if self._fast:
+                    np.multiply(e, a[:, :u] * (1 - a[:, :u]), out=dR[t][:, :u])
+                    np.multiply(dr, a[:, u : 2 * u] * (1 - a[:, u : 2 * u]), out=dR[t][:, u : 2 * u])
+                else:
+                    for k, d in enumerate((e, dr)):
+                        dR[t][:, k * u : (k + 1) * u] = s.backward(Z[t][:, k * u : (k + 1) * u], d, Y=a[:, k * u : (k + 1) * u])
+                a[:, 2 * u :] = dhh  # A becomes the gradient of the input projections
+                if t:
+                    self._times_recurrent_transposed(dR[t], U if after else U[:, : 2 * u], r, out=dh)
+                    dh += direct
+                    if skip is not None:
+                        dh += skip
+        A[..., : 2 * u] = dR[..., : 2 * u]
+        dU = g["recurrent_kernel"]
+        dU[:, : dR.shape[2]] = self._recurrent_kernel_grad(H, dR, r)
+        if not after:
+            dU[:, 2 * u :] = R.reshape(-1, u).T @ A[..., 2 * u :].reshape(-1, u)
+        dW, db, dXt = self._project_backward(Xt, A, m, p["kernel"], need_input_grad)
+        g["kernel"][...] = dW
+        if self.use_bias:
+            g["bias"][...] = np.stack([db, dR.sum(axis=(0, 1))]) if after else db
+        return dXt

@@ -1,0 +1,175 @@
+"""Keras's LSTM: long short-term memory, with gates i, f, c, o."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minikeras_core import get
+from minikeras_core.initializers import get_initializer
+from minikeras_core.recurrence import Recurrent, keep_masked, one_blas_thread, split_masked
+from minikeras_core.registry import is_registered_as
+
+
+class LSTM(Recurrent):
+    """Over ``X`` of shape ``(n, timesteps, features)``, with ``h_0 = c_0 = 0`` and ``z_t = x_t W + h_{t-1} U + b``
+    cut into four gates of ``units`` columns (``s`` the recurrent activation, ``a`` the activation)::
+
+        i = s(z_i),  f = s(z_f),  g = a(z_c),  o = s(z_o),   c_t = f c_{t-1} + i g,   h_t = o a(c_t)
+
+    Weights as Keras: ``kernel (features, 4 units)``, ``recurrent_kernel (units, 4 units)``, ``bias (4 units,)``,
+    columns in the order i, f, c, o; ``unit_forget_bias`` starts the forget gate's bias at one.
+    The output is every ``h_t`` (``return_sequences``) or the last; the frame
+    (:class:`~minikeras_core.recurrence.Recurrent`) does masks, dropout (one mask per sequence, one per
+    gate with ``recurrent_dropout``, as Keras), ``go_backwards`` and the input side.
+
+    The columns are kept in the order o, i, f, c, so that the three sigmoid gates are side by side.
+    With Keras's activations, each step takes one ``exp`` over all four gates: the kernels come
+    negated (``-2`` on c's), so ``1 / (1 + exp(.))`` gives ``s(z)`` and ``s(2 z_c)``, and ``g = 2 s(2 z_c) - 1``.
+    Backward through time, with ``dh_t``, ``dc_t`` from the output and step ``t + 1``::
+
+        dc_t += dh_t o a'(c_t),   dz_o = dh_t a(c_t) s'(z_o),  dz_i = dc_t g s'(z_i),  dz_f = dc_t c_{t-1} s'(z_f),
+        dz_c = dc_t i a'(z_c),    dc_{t-1} = dc_t f,   dh_{t-1} = dz_t U^T
+
+    where ``a'(z_c) = 4 s'(2 z_c)``: its 4 is folded into the weights of the backward products.
+    """
+
+    blocks = 4
+
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 unit_forget_bias: bool = True, kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 recurrent_constraint: Any = None, bias_constraint: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 seed: int | None = None, return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
+                 stateful: bool = False, unroll: bool = False, use_cudnn: Any = "auto", **kwargs: Any) -> None:
+        refused = {"kernel_regularizer": kernel_regularizer, "recurrent_regularizer": recurrent_regularizer,
+                   "bias_regularizer": bias_regularizer, "activity_regularizer": activity_regularizer,
+                   "kernel_constraint": kernel_constraint, "recurrent_constraint": recurrent_constraint, "bias_constraint": bias_constraint}
+        super().__init__(units, activation, dropout, recurrent_dropout, seed, return_sequences, return_state, go_backwards,
+                         stateful, unroll, refused, **kwargs)
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(f"LSTM: use_cudnn: expected 'auto', True or False, got {use_cudnn!r}")
+        self.recurrent_activation = get("activation", "linear" if recurrent_activation is None else recurrent_activation)
+        self.use_bias, self.unit_forget_bias = bool(use_bias), bool(unit_forget_bias)
+        self.kernel_initializer, self.recurrent_initializer, self.bias_initializer = kernel_initializer, recurrent_initializer, bias_initializer
+        self._fast = is_registered_as(self.recurrent_activation, "sigmoid") and is_registered_as(self.cell_activation, "tanh")
+
+    @classmethod
+    def conformance_cases(cls) -> list[dict]:
+        return [
+            {"units": 3, "input_size": (4, 2)},
+            {"units": 2, "return_sequences": True, "go_backwards": True, "input_size": (3, 3)},
+            {"units": 2, "activation": "relu", "recurrent_activation": "softmax", "unit_forget_bias": False, "dropout": 0.3,
+             "recurrent_dropout": 0.4, "return_sequences": True, "input_size": (3, 2)},
+        ]
+
+    def create_weights(self, input_shape: tuple) -> None:
+        u = self.units
+        self.add_weight("kernel", (input_shape[1], 4 * u), self.kernel_initializer)
+        self.add_weight("recurrent_kernel", (u, 4 * u), self.recurrent_initializer)
+        if self.use_bias:
+            init = get_initializer(self.bias_initializer)
+
+            def forget_at_one(shape: tuple, dtype: Any = None, rng: Any = None) -> np.ndarray:  # Keras's three calls
+                return np.concatenate([init((u,), dtype, rng), np.ones(u, dtype), init((2 * u,), dtype, rng)])
+
+            self.add_weight("bias", (4 * u,), forget_at_one if self.unit_forget_bias else init)
+
+    def _layout(self) -> tuple:
+        """The columns in the order o, i, f, c, and the factor each gets in the forward products."""
+        u = self.units
+        order = np.r_[3 * u : 4 * u, 0 : 3 * u]
+        scale = np.repeat(np.array([-1, -1, -1, -2] if self._fast else [1, 1, 1, 1], dtype=self.dtype), u)
+        return order, scale
+
+    def _forward(self, Xt: np.ndarray, M: Any, m: Any, r: Any, training: bool) -> np.ndarray:
+        p, u, fast = self.params, self.units, self._fast
+        order, scale = self._layout()
+        m, r = (k if k is None or len(k) == 1 else k[[3, 0, 1, 2]] for k in (m, r))  # per-gate masks in the same order
+        b = p["bias"][order] * scale if self.use_bias else None
+        G = self._project(Xt, m, p["kernel"][:, order] * scale, b)  # (t, n, 4 units): every step's input side at once
+        Z = None if fast else np.empty_like(G)  # the pre-activations, for activations other than Keras's
+        steps, n = G.shape[:2]
+        C, TC, H, Gc = np.empty((4, steps, n, u), dtype=G.dtype)  # c_t, a(c_t), h_t and g
+        U, step, buffer = p["recurrent_kernel"][:, order] * scale, np.empty((n, 4 * u), G.dtype), np.empty((n, u), G.dtype)
+        with np.errstate(over="ignore"), one_blas_thread():  # exp(large) is inf, and 1 / (1 + inf) the sigmoid's 0
+            for t in range(steps):
+                z = G[t]
+                if t:
+                    z += self._times_recurrent(H[t - 1], U, r, step)
+                if fast:
+                    np.exp(z, out=z)
+                    z += 1
+                    np.reciprocal(z, out=z)
+                    np.multiply(z[:, 3 * u :], 2, out=Gc[t])
+                    Gc[t] -= 1
+                else:
+                    Z[t] = z
+                    for k in range(3):
+                        z[:, k * u : (k + 1) * u] = self.recurrent_activation(Z[t][:, k * u : (k + 1) * u])
+                    Gc[t] = self.cell_activation(Z[t][:, 3 * u :])
+                np.multiply(z[:, u : 2 * u], Gc[t], out=C[t])
+                if t:
+                    C[t] += np.multiply(z[:, 2 * u : 3 * u], C[t - 1], out=buffer)
+                if fast:
+                    np.tanh(C[t], out=TC[t])
+                else:
+                    TC[t] = self.cell_activation(C[t])
+                np.multiply(z[:, :u], TC[t], out=H[t])
+                keep_masked(C[t], C[t - 1] if t else None, M, t)
+                keep_masked(H[t], H[t - 1] if t else None, M, t)
+        if training:
+            self._cache = (Xt, G, Z, C, TC, H, Gc, m, r)
+        return H
+
+    def _backward(self, dH: np.ndarray | None, dh: np.ndarray | None, need_input_grad: bool) -> np.ndarray | None:
+        p, g, u, M, fast = self.params, self.grads, self.units, self._M, self._fast
+        Xt, G, Z, C, TC, H, Gc, m, r = self._cache
+        order, _ = self._layout()
+        back = np.repeat(np.array([1, 1, 1, 4 if fast else 1], dtype=G.dtype), u)  # dz = dz' * back: c's 4 comes in here
+        U = p["recurrent_kernel"][:, order] * back
+        n = G.shape[1]
+        dh = np.zeros((n, u), G.dtype) if dh is None else dh.copy()
+        dc, a, E, D = np.zeros_like(dh), np.empty_like(dh), np.empty((n, 4 * u), G.dtype), np.empty((n, 4 * u), G.dtype)
+        with one_blas_thread():  # small products: one thread
+            for t in range(len(G) - 1, -1, -1):
+                if dH is not None:
+                    dh += dH[t]
+                skip_h, skip_c = split_masked(dh, M, t), split_masked(dc, M, t)  # a masked step hands its gradients on
+                y = G[t]  # s(z_o), s(z_i), s(z_f) and s(2 z_c) (or the activation of z_c)
+                if fast:  # o (1 - a(c)^2) = o - h a(c)
+                    np.subtract(y[:, :u], np.multiply(H[t], TC[t], out=a), out=a)
+                    dc += np.multiply(a, dh, out=a)
+                else:
+                    dc += self.cell_activation.backward(C[t], dh * y[:, :u], Y=TC[t])
+                np.multiply(dh, TC[t], out=E[:, :u])
+                np.multiply(dc, Gc[t], out=E[:, u : 2 * u])
+                if t:
+                    np.multiply(dc, C[t - 1], out=E[:, 2 * u : 3 * u])
+                else:
+                    E[:, 2 * u : 3 * u] = 0
+                np.multiply(dc, y[:, u : 2 * u], out=E[:, 3 * u :])
+                dc *= y[:, 2 * u : 3 * u]
+                if fast:  # s' = s (1 - s) on every block; the pre-activations' gradients replace the gates
+                    np.subtract(1, y, out=D)
+                    D *= y
+                    np.multiply(D, E, out=y)
+                else:
+                    for k in range(3):
+                        y[:, k * u : (k + 1) * u] = self.recurrent_activation.backward(Z[t][:, k * u : (k + 1) * u], E[:, k * u : (k + 1) * u],
+                                                                                       Y=y[:, k * u : (k + 1) * u])
+                    y[:, 3 * u :] = self.cell_activation.backward(Z[t][:, 3 * u :], E[:, 3 * u :], Y=Gc[t])
+                if skip_c is not None:
+                    dc += skip_c
+                if t:
+                    self._times_recurrent_transposed(y, U, r, out=dh)
+                    if skip_h is not None:
+                        dh += skip_h
+        g["recurrent_kernel"][:, order] = self._recurrent_kernel_grad(H, G, r) * back
+        dW, db, dXt = self._project_backward(Xt, G, m, p["kernel"][:, order] * back, need_input_grad)
+        g["kernel"][:, order] = dW * back
+        if self.use_bias:
+            g["bias"][order] = db * back
+        return dXt
