@@ -166,23 +166,29 @@ def test_fit_moves_the_moving_statistics_once_per_step(use_parts):
                 assert not any(np.shares_memory(p, layer.params[name]) for p in setup.params)
 
 
-def test_a_model_with_it_trains_each_batch_in_one_piece_the_same_with_or_without_threads(use_parts, threads_possible):
+def test_threads_train_the_other_layers_in_parts_and_it_on_the_whole_batch(use_parts, need_threads):
+    """The runs of layers around it go through parts on threads; it runs once on the whole batch: one pass's numbers."""
     rng = np.random.default_rng(6)
     X, y = rng.normal(size=(96, 4)), rng.integers(0, 3, 96)
-    results = []
+    results, calls = [], []
     for threads in (False, True):
         use_parts(threads)
         model = bn_model(optimizer="adam")
-        assert parallel.parts_for(model.flat_layers, 32, training=True) == 1
+        assert (parallel.parts_for(model.flat_layers, 32, training=True) > 1) == threads
+        first = model.layers[0]
+
+        def spy(X, training=False, threads=threads, original=first.call, **kw):
+            calls.append((threads, training, len(X)))
+            return original(X, training, **kw)
+
+        first.call = spy
         losses = model.fit(X, y, epochs=2, batch_size=32, verbose=0).history["loss"]
         results.append((losses, model.get_weights(), model.predict(X, verbose=0)))
-    if threads_possible:  # the same layers without it would be cut into parts
-        plain = [layer for layer in bn_model().flat_layers if type(layer).__name__ != "BatchNormalization"]
-        assert parallel.parts_for(plain, 32, training=True) > 1
-    np.testing.assert_array_equal(results[0][0], results[1][0])
-    for a, b in zip(results[0][1], results[1][1]):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(results[0][2], results[1][2])
+    assert {size for threads, training, size in calls if threads and training} == {32}  # always the whole batch
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-12)
+    for a, b in zip(results[0][1], results[1][1]):  # moving statistics included: updated once per step
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(results[1][2], results[0][2], rtol=1e-10)
 
 
 def test_a_frozen_layer_normalizes_with_its_moving_statistics_and_keeps_them():

@@ -186,3 +186,28 @@ def test_evaluate_and_validation_on_threads_equal_one_thread(monkeypatch, use_pa
         results.append([*model.evaluate(X, y, batch_size=25), *history.history["val_loss"], *history.history["val_accuracy"]])
     np.testing.assert_allclose(results[1], results[0], rtol=1e-9)
     assert max(parts_run) > 1  # the threaded run did cut chunks into parts
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_whole_batch_layer_anywhere_trains_as_one_piece(where, use_parts):
+    """A layer with parallel_training = False runs once on the whole batch; the layers around it run in parts."""
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((64, 3)), np.arange(64) % 2
+    results = []
+    for threads in (False, True):
+        use_parts(threads)
+        model = mk.Sequential(dtype="float64", seed=1)
+        if where == "first":
+            model.add(Recorder(parallel=False, input_size=(3,)))
+        model.add("dense", units=4, activation="tanh", input_shape=(3,) if where != "first" else None)
+        if where == "middle":
+            model.add(Recorder(parallel=False))
+        model.add("dense", units=2, activation="softmax")
+        if where == "last":
+            model.add(Recorder(parallel=False))
+        model.compile("categorical_cross_entropy", optimizer="adam")
+        results.append((model.fit(X, y, batch_size=32, epochs=2, verbose=0).history["loss"], model.get_weights()))
+        assert len(next(layer for layer in model.layers if isinstance(layer, Recorder)).threads) == 1
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-12)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-14)

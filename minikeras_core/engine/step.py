@@ -13,15 +13,17 @@ from ..layer import Layer
 from ..loss import Loss
 
 
-def forward(layers: list[Layer], X: np.ndarray, training: bool = False, noise: tuple[int, int] | None = None) -> np.ndarray:
+def forward(layers: list[Layer], X: np.ndarray, training: bool = False, noise: tuple[int, int] | None = None,
+            first_index: int = 0) -> np.ndarray:
     """The output of ``layers`` for the batch ``X``; with ``training`` each layer keeps what its backward needs.
 
     ``noise`` is ``(key, first_row)``: the step's random key and where ``X`` starts in its
     batch, from which random layers draw (``Layer.random_uniform``), the same numbers however
     the batch is cut into parts. A mask a layer makes (``compute_mask``) goes to the next ones.
+    ``first_index`` is the first layer's place in the model (for a stretch of its layers).
     """
     mask = None
-    for index, layer in enumerate(layers):
+    for index, layer in enumerate(layers, first_index):
         if noise is not None:
             layer._noise = (noise[0], index, noise[1])
         out = layer.forward(X, training) if mask is None or not layer._forward_takes_mask else layer.forward(X, training, mask=mask)
@@ -52,14 +54,22 @@ def backward(layers: list[Layer], loss: Loss, y_pred: np.ndarray, y_true: np.nda
     layer is told that nobody needs the gradient of the data (``need_input_grad=False``).
     """
     grad, fused = output_gradient(layers[-1], loss, y_pred, y_true)
-    if scale != 1.0:
-        grad = grad * scale
+    backward_from(layers, grad * scale if scale != 1.0 else grad, fused, starts_model=True)
+
+
+def backward_from(layers: list[Layer], grad: np.ndarray, fused: bool, starts_model: bool) -> np.ndarray | None:
+    """Walk ``layers`` back from ``grad``, the gradient of their last output (of its activation's input when ``fused``).
+
+    Returns the gradient of their input, which nobody needs when they start the model (``starts_model``).
+    """
     first, last = layers[0], layers[-1]
     for layer in reversed(layers):
         if _overrides_backward(layer):  # written before backward took these arguments
             grad = layer.backward(grad)
         else:
-            grad = layer.backward(grad, need_input_grad=layer is not first, through_activation=not (fused and layer is last))
+            grad = layer.backward(grad, need_input_grad=not (starts_model and layer is first),
+                                  through_activation=not (fused and layer is last))
+    return grad
 
 
 def train_step(layers: list[Layer], loss: Loss, X: np.ndarray, y: np.ndarray, scale: float = 1.0,
