@@ -50,13 +50,14 @@ class Layer(Weights, Plugin, ABC):
 
     - ``call_backward(grad, need_input_grad=True)``: accept the argument, and skip computing
       ``dL/dX`` (returning ``None``) when it is false; the model's first layer gets false.
-    - ``parallel_training = False`` / ``parallel_inference = False``: keep a model using this
-      layer on one thread (for a layer with module-level state, say). Otherwise ``fit`` and
-      ``predict`` may run parts of a batch at once through copies of the layer (``replica()``:
-      deep copies sharing only the weights).
+    - ``parallel_training = False``: the layer needs the whole batch at once (batch statistics)
+      or one thread (module-level state): ``fit`` runs it once per batch on the calling thread,
+      the layers around it still in parts. ``parallel_inference = False`` keeps prediction on
+      one thread. Otherwise ``fit`` and ``predict`` may run parts of a batch at once through
+      copies of the layer (``replica()``: deep copies sharing only the weights).
     """
 
-    #: Whether ``fit`` may train parts of a batch at once through replicas (see the class docstring).
+    #: Whether ``fit`` may train parts of a batch at once through replicas; if not, the layer sees whole batches.
     parallel_training = True
 
     #: Whether several blocks of samples may go through ``forward(X, training=False)`` at once.
