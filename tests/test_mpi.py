@@ -92,7 +92,8 @@ def test_an_error_on_one_rank_fails_the_job_within_seconds(case, message):
     done, seconds = mpirun("failure.py", case, timeout=60)
     assert done.returncode != 0 and "NOT REACHED" not in done.stdout
     assert message in done.stderr, done.stderr[-3000:]
-    assert "aborting the MPI job" in done.stderr
+    if case == "callback":  # rank 1 alone fails: its abort's line is shown (when every rank fails, the first abort may cut the others')
+        assert "MPIStrategy: rank 1 of 2 raised RuntimeError" in done.stderr and "aborting the MPI job" in done.stderr
     assert seconds < 20, f"the job took {seconds:.1f} s to fail"  # training alone would take minutes (10,000 epochs)
 
 

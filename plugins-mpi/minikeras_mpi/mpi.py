@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from mpi4py import MPI
 from minikeras_core.strategy import Strategy
 
 _thread_limit: Any = None  # threadpoolctl's limit, kept alive for the life of the process
+ABORT_GRACE_SECONDS = 0.2
 
 
 class MPIStrategy(Strategy):
@@ -88,6 +90,7 @@ class MPIStrategy(Strategy):
         sys.stderr.write(f"MPIStrategy: rank {self.rank} of {self.size} raised {type(error).__name__}: {error}; aborting the MPI job\n")
         sys.stderr.flush()
         sys.stdout.flush()
+        time.sleep(ABORT_GRACE_SECONDS)  # mpiexec forwards what was written before the abort ends every rank
         self.comm.Abort(1)
 
 
