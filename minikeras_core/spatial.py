@@ -183,5 +183,8 @@ def offsets(k: tuple[int, int], s: tuple[int, int], out: tuple[int, int],
             dilation: tuple[int, int] = (1, 1)) -> Iterator[tuple[int, int, tuple]]:
     """Yield ``(i, j, offset_slice(i, j, s, out, dilation))`` for every kernel offset, in row-major order."""
     for i in range(k[0]):
+        top = i * dilation[0]
+        rows = slice(top, top + s[0] * (out[0] - 1) + 1, s[0])  # once per row of the kernel
         for j in range(k[1]):
-            yield i, j, offset_slice(i, j, s, out, dilation)
+            left = j * dilation[1]
+            yield i, j, (slice(None), rows, slice(left, left + s[1] * (out[1] - 1) + 1, s[1]), slice(None))

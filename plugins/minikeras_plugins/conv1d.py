@@ -23,6 +23,11 @@ class Conv1D(Conv2D):
     padding_modes = ("valid", "same", "causal")
     original_keywords: dict = {}
     forms = "Keras's Conv1D(filters, kernel_size, strides=1, padding='valid', ...)"
+    # Conv2D's geometry: sequences as images of height 1
+    _k = property(lambda self: (1,) + self.kernel_size)
+    _s = property(lambda self: (1,) + self.strides)
+    _d = property(lambda self: (1,) + self.dilation_rate)
+    _image = property(lambda self: (1,) + self.input_shape)
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid", data_format: Any = None,
                  dilation_rate: Any = 1, groups: int = 1, activation: Any = None, use_bias: bool = True,

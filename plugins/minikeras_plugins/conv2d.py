@@ -47,6 +47,7 @@ class Conv2D(Layer):
 
     rank = 2
     padding_modes: tuple = ("valid", "same")
+    data_format, groups = "channels_last", 1  # the only ones taken; class attributes (see _k below for why)
     #: The original form's keywords, each with Keras's name for the same thing (see ``spatial.original_form``).
     original_keywords = {"ksize": "kernel_size", "stride": "strides"}
     forms = ("Keras's Conv2D(filters, kernel_size, strides=(1, 1), padding='valid', ...) or the original "
@@ -63,11 +64,11 @@ class Conv2D(Layer):
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any) -> None:
-        owner = type(self).__name__
-        if getattr(self, "_original_form", False):
+        owner, original = type(self).__name__, self.__dict__.pop("_original_form", False)
+        if original:
             kernel_size, strides, filters = kwargs.pop("ksize", None), kwargs.pop("stride", 1), 1 if filters is None else filters
         if filters is None or kernel_size is None:
-            missing = "filters" if filters is None else "ksize" if self._original_form else "kernel_size"
+            missing = "filters" if filters is None else "ksize" if original else "kernel_size"
             raise TypeError(f"{owner}: no {missing} given; expected {self.forms}")
         super().__init__(activation=activation, **kwargs)
         unsupported = dict(zip(_UNSUPPORTED, (None if groups == 1 else groups, kernel_regularizer, bias_regularizer,
@@ -84,8 +85,8 @@ class Conv2D(Layer):
             raise ValueError(f"{owner}: strides={strides!r} with dilation_rate={dilation_rate!r}: strides above 1 "
                              f"and dilation above 1 do not go together (as in Keras); expected one of them 1")
         self.padding = spatial.as_padding(padding, owner, self.rank, self.padding_modes, zeros=self.rank == 2)
-        self.data_format = spatial.channels_last(data_format, owner)
-        self.use_bias, self.groups = bool(use_bias), 1
+        spatial.channels_last(data_format, owner)
+        self.use_bias = bool(use_bias)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
 
     @classmethod
@@ -107,11 +108,16 @@ class Conv2D(Layer):
         return {**config, "filters": self.filters, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                 "padding": padding, "dilation_rate": list(self.dilation_rate)}
 
+    # The geometry as the 2-D computation sees it (Conv1D's are of height 1). Properties, not attributes: the base
+    # layer looks through every attribute before each in-place activation, at a cost per attribute.
+    _k = property(lambda self: self.kernel_size)
+    _s = property(lambda self: self.strides)
+    _d = property(lambda self: self.dilation_rate)
+    _image = property(lambda self: self.input_shape)
+
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         pads, out = spatial.plan(self._label, input_shape, self.kernel_size, self.strides, self.padding, self.dilation_rate)
-        lift = 2 - self.rank  # a 1-D layer's sequences are images of height 1
-        self._k, self._s, self._d = ((1,) * lift + t for t in (self.kernel_size, self.strides, self.dilation_rate))
-        self._pads, self._out, self._image = (0, 0) * lift + pads, (1,) * lift + out, (1,) * lift + input_shape
+        self._pads, self._out = (0, 0) * (2 - self.rank) + pads, (1,) * (2 - self.rank) + out
         self._narrow = patches.is_narrow(input_shape[-1])
         self._folds_bias = self.use_bias and self._narrow
         return out + (self.filters,)
@@ -134,11 +140,13 @@ class Conv2D(Layer):
                               dilation=self._d)
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        W, f, X = self._weights(), self.filters, X.reshape((len(X),) + self._image)
+        W, f = self._weights(), self.filters
+        X = X if self.rank == 2 else X[:, None]  # a sequence as an image of height 1 (a view)
         if training and self._narrow:  # P is small: gather it once, keep it for dW
             self._kept = patches.gather(spatial.pad(X, self._pads), self._k, self._s, self._out, ones=self._folds_bias,
                                         dilation=self._d)
-            return (self._kept @ W).reshape((len(X),) + self.output_shape)
+            Z = (self._kept @ W).reshape((len(X),) + self._out + (f,))
+            return Z if self.rank == 2 else Z[:, 0]
         Z = np.empty((len(X),) + self._out + (f,), dtype=W.dtype)
         # a block of samples at a time; training keeps Xp (kh * kw times smaller than P), prediction nothing
         Xp = spatial.pad(X, self._pads) if training else X
@@ -149,13 +157,13 @@ class Conv2D(Layer):
                 Zb += self.params["bias"]  # while the block is in cache
         if training:
             self._kept = Xp
-        return Z.reshape((len(X),) + self.output_shape)
+        return Z if self.rank == 2 else Z[:, 0]
 
     def call_backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
         kept, self._kept = getattr(self, "_kept", None), None  # freed on return: see the class docstring
         if kept is None:
             raise RuntimeError(f"{self._label}: backward() needs a forward(X, training=True) first (each backward uses up its forward)")
-        G, kernel = grad.reshape(-1, self.filters), self.params["kernel"].reshape(self._k + (-1, self.filters))
+        G, kernel = grad.reshape(-1, self.filters), self.params["kernel"] if self.rank == 2 else self.params["kernel"][None]
         cells = kernel.size // self.filters  # kh * kw * c: the rows of dW, before any bias row
         if self._narrow:
             dW = kept.T @ G
@@ -163,7 +171,7 @@ class Conv2D(Layer):
             dW = np.zeros((cells, self.filters), dtype=G.dtype)
             for samples, P in self._blocks(kept, (0,) * 4):
                 dW += P.T @ grad[samples].reshape(-1, self.filters)
-        self.grads["kernel"][...] = dW[:cells].reshape(self.grads["kernel"].shape)
+        self.grads["kernel"][...] = dW[:cells].reshape(self.params["kernel"].shape)
         if self._folds_bias:
             self.grads["bias"][...] = dW[-1]
         elif self.use_bias:  # a matrix-vector product: BLAS sums rows far faster than a reduction over axis 0
@@ -175,4 +183,5 @@ class Conv2D(Layer):
         met = (len(grad),) + self._out + (padded[3],)  # the inputs one kernel offset meets
         for i, j, index in spatial.offsets(self._k, self._s, self._out, self._d):  # overlaps add up
             dXp[index] += (G @ kernel[i, j].T).reshape(met)
-        return spatial.crop(dXp, self._pads).reshape((len(grad),) + self.input_shape)
+        dX = spatial.crop(dXp, self._pads)
+        return dX if self.rank == 2 else dX[:, 0]

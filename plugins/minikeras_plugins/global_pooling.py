@@ -16,10 +16,11 @@ class _GlobalPooling(Layer):
     """Inputs ``(n, *spatial, channels)`` -> ``(n, channels)``, or ``(n, 1, ..., 1, channels)`` with ``keepdims``."""
 
     rank = 2  # spatial axes
+    data_format = "channels_last"  # the only one taken
 
     def __init__(self, data_format: Any = None, keepdims: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.data_format = spatial.channels_last(data_format, type(self).__name__)
+        spatial.channels_last(data_format, type(self).__name__)
         self.keepdims = bool(keepdims)
 
     @classmethod

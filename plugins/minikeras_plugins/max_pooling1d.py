@@ -20,6 +20,10 @@ class MaxPooling1D(MaxPool2D):
     rank = 1
     original_keywords: dict = {}
     forms = "Keras's MaxPooling1D(pool_size=2, strides=None, padding='valid', ...)"
+    # MaxPool2D's geometry: sequences as images of height 1
+    _k = property(lambda self: (1,) + self.pool_size)
+    _s = property(lambda self: (1,) + self.strides)
+    _image = property(lambda self: (1,) + self.input_shape)
 
     def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid", data_format: Any = None,
                  name: str | None = None, **kwargs: Any) -> None:

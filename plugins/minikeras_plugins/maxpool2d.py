@@ -39,6 +39,7 @@ class MaxPool2D(Layer):
     """
 
     rank = 2
+    data_format = "channels_last"  # the only one taken; a class attribute (see Conv2D._k for why)
     #: The original form's keywords, each with Keras's name for the same thing (see ``spatial.original_form``).
     original_keywords = {"ksize": "pool_size", "stride": "strides"}
     forms = ("Keras's MaxPooling2D(pool_size=(2, 2), strides=None, padding='valid', ...) or the original "
@@ -52,14 +53,14 @@ class MaxPool2D(Layer):
 
     def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: Any = "valid", data_format: Any = None,
                  name: str | None = None, **kwargs: Any) -> None:
-        if getattr(self, "_original_form", False):
+        if self.__dict__.pop("_original_form", False):
             pool_size, strides = kwargs.pop("ksize", 2), kwargs.pop("stride", None)
         super().__init__(name=name, **kwargs)
         owner = type(self).__name__
         self.pool_size = spatial.as_tuple(pool_size, self.rank, "pool_size", owner)
         self.strides = self.pool_size if strides is None else spatial.as_tuple(strides, self.rank, "strides", owner)
         self.padding = spatial.as_padding(padding, owner, self.rank, zeros=self.rank == 2)
-        self.data_format = spatial.channels_last(data_format, owner)
+        spatial.channels_last(data_format, owner)
 
     @classmethod
     def conformance_cases(cls) -> list[dict]:
@@ -75,11 +76,14 @@ class MaxPool2D(Layer):
         padding = self.padding if isinstance(self.padding, str) else list(self.padding)
         return {**config, "pool_size": list(self.pool_size), "strides": list(self.strides), "padding": padding}
 
+    # The geometry as the 2-D computation sees it (MaxPooling1D's are of height 1); properties, as in Conv2D.
+    _k = property(lambda self: self.pool_size)
+    _s = property(lambda self: self.strides)
+    _image = property(lambda self: self.input_shape)
+
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         pads, out = spatial.plan(self._label, input_shape, self.pool_size, self.strides, self.padding)
-        lift = 2 - self.rank  # a 1-D layer's sequences are images of height 1
-        self._k, self._s = (1,) * lift + self.pool_size, (1,) * lift + self.strides
-        self._pads, self._out, self._image = (0, 0) * lift + pads, (1,) * lift + out, (1,) * lift + input_shape
+        self._pads, self._out = (0, 0) * (2 - self.rank) + pads, (1,) * (2 - self.rank) + out
         # windows that do not overlap send each input at most one gradient: backward writes instead of adding
         self._disjoint = self._s[0] >= self._k[0] and self._s[1] >= self._k[1]
         return out + (input_shape[-1],)
@@ -88,9 +92,11 @@ class MaxPool2D(Layer):
         return None  # Keras's pooling layers do not take masks: the mask stops here
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
-        Xp = spatial.pad(X.reshape((len(X),) + self._image), self._pads, -np.inf if self.padding == "same" else 0.0)
+        images = X if self.rank == 2 else X[:, None]  # a sequence as an image of height 1 (a view)
+        Xp = spatial.pad(images, self._pads, -np.inf if self.padding == "same" else 0.0)
         if not training:
-            return self._separable_max(Xp).reshape((len(X),) + self.output_shape)
+            Y = self._separable_max(Xp)
+            return Y if self.rank == 2 else Y[:, 0]
         first, *rest = (index for _, _, index in spatial.offsets(self._k, self._s, self._out))
         Y = Xp[first].copy()  # M_0
         A = np.zeros(Y.shape, dtype=np.min_scalar_type(len(rest)))
@@ -102,7 +108,7 @@ class MaxPool2D(Layer):
             np.maximum(A, np.multiply(beats, k, dtype=A.dtype, out=step), out=A)
             np.maximum(Y, S, out=Y)
         self._winners = A
-        return Y.reshape((len(X),) + self.output_shape)
+        return Y if self.rank == 2 else Y[:, 0]
 
     def _separable_max(self, Xp: np.ndarray) -> np.ndarray:
         """``Y`` without ``A``: the maximum over a window is the maximum over its columns of the maxima over its rows.
@@ -124,7 +130,7 @@ class MaxPool2D(Layer):
         (sh, sw), (oh, ow) = self._s, self._out
         tiles = self._s == self._k and (sh * oh, sw * ow) == padded[1:3]  # every input written once below
         dXp = np.empty(padded, dtype=grad.dtype) if tiles else np.zeros(padded, dtype=grad.dtype)
-        wins, part, grad = np.empty(A.shape, dtype=bool), None, grad.reshape(A.shape)
+        wins, part, grad = np.empty(A.shape, dtype=bool), None, grad if self.rank == 2 else grad[:, None]
         for k, (_, _, index) in enumerate(spatial.offsets(self._k, self._s, self._out)):
             np.equal(A, k, out=wins)
             if self._disjoint:  # nothing else reaches these inputs: write in place
@@ -132,7 +138,8 @@ class MaxPool2D(Layer):
             else:
                 part = np.multiply(grad, wins, out=part)
                 dXp[index] += part
-        return spatial.crop(dXp, self._pads).reshape((len(grad),) + self.input_shape)
+        dX = spatial.crop(dXp, self._pads)
+        return dX if self.rank == 2 else dX[:, 0]
 
 
 def _running_max(arrays: list[np.ndarray]) -> np.ndarray:
