@@ -90,6 +90,14 @@ def test_the_weight_gradient_adds_repeated_ids_and_there_is_no_input_gradient():
     np.testing.assert_allclose(expected, numeric, rtol=1e-7, atol=1e-8)
 
 
+def test_large_ids_of_small_integer_dtypes_scatter_to_their_rows():
+    layer = built("embedding", (3,), input_dim=300, output_dim=64)
+    Y = layer.forward(np.array([[250, 250, 3]], dtype=np.uint8), training=True)
+    layer.backward(np.ones_like(Y))
+    sums = layer.grads["embeddings"].sum(axis=1)
+    assert sums[250] == 128 and sums[3] == 64 and sums.sum() == 192
+
+
 def test_samples_are_independent_replicas_train_alone_and_dtypes_are_kept():
     """What the conformance suite checks, with ids instead of normal floats."""
     rng = np.random.default_rng(2)

@@ -303,3 +303,35 @@ def test_an_imdb_like_toy_learns_and_saves(by, tmp_path):
     model.save(tmp_path / "toy.mk")
     restored = mk.load_model(tmp_path / "toy.mk")
     np.testing.assert_array_equal(restored.predict(X_test), model.predict(X_test))
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("lstm", {"return_sequences": True, "dropout": 0.2, "recurrent_dropout": 0.3}), ("lstm", {"go_backwards": True}),
+    ("gru", {}), ("gru", {"reset_after": False, "return_sequences": True, "recurrent_dropout": 0.2}), ("simple_rnn", {}),
+])
+def test_batch_products_on_the_helper_thread_give_the_same_numbers(name, kwargs, monkeypatch):
+    """With a free core the projections and weight gradients of blocks of steps run beside the time loop (Blocks):
+    block by block in the same order as on the calling thread, so bit for bit the same."""
+    from minikeras_core import timeloop as recurrence
+
+    rng = np.random.default_rng(5)
+    X, mask = rng.standard_normal((6, 23, 5)), np.ones((6, 23), dtype=bool)
+    mask[0, :4] = mask[2, 10] = False
+    results, submitted = [], []
+    real_submit = recurrence.Blocks.__init__
+
+    def spy(self, work, steps, overlap, count=10):
+        real_submit(self, work, steps, overlap, count)
+        submitted.append(self.pool is not None)
+
+    monkeypatch.setattr(recurrence.Blocks, "__init__", spy)
+    monkeypatch.setattr(recurrence, "free_core", lambda: True)
+    for threshold in (1 << 62, 0):
+        monkeypatch.setattr(recurrence, "MIN_OVERLAP_WORK", threshold)
+        layer = built(name, (23, 5), units=8, seed=1, **kwargs)
+        Y = layer.call(X, True, mask=mask)
+        dX = layer.call_backward(np.random.default_rng(2).standard_normal(Y.shape))
+        results.append([Y, dX, *(g.copy() for g in layer.grads.values())])
+    assert submitted == [False, False, True, True]  # forward and backward, without then with the helper
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(b, a)

@@ -8,7 +8,7 @@ import numpy as np
 
 from minikeras_core import get
 from minikeras_core.activation import derives_from_output
-from minikeras_core.recurrence import Recurrent, keep_masked, one_blas_thread, split_masked
+from minikeras_core.recurrence import Recurrent, keep_masked, one_blas_thread, split_masked, sum_over_steps
 from minikeras_core.registry import is_registered_as
 
 
@@ -81,15 +81,18 @@ class GRU(Recurrent):
         scale = np.repeat(np.array([-1 if fast else 1] * 2 + [1], dtype=self.dtype), u)  # negated z and r: exp gives 1/s - 1
         b, b_rec = self._biases()
         b_rec = None if b_rec is None else b_rec * scale
-        A = self._project(Xt, m, p["kernel"] * scale, None if b is None else b * scale)  # (t, n, 3 units)
-        U = p["recurrent_kernel"] * scale
+        W, b, U = p["kernel"] * scale, None if b is None else b * scale, p["recurrent_kernel"] * scale
+        steps, n = Xt.shape[:2]
+        A = np.empty((steps, n, 3 * u), Xt.dtype)  # every step's input side, block by block
+        blocks = self._blocks(lambda lo, hi: self._project(Xt[lo:hi], m, W, b, A[lo:hi]), Xt, W)
         Z = None if fast and derives_from_output(self.cell_activation) else np.empty_like(A)  # pre-activations, where needed
-        steps, n = A.shape[:2]
         H, R = np.empty((2, steps, n, u), A.dtype)  # states, and R = h U_h + b'_h (reset_after) or (r h) (else)
         rec, zero = np.zeros((n, (3 if after else 2) * u), A.dtype), np.zeros((n, u), A.dtype)
         rm = None if r is None else r[-1]  # the recurrent mask of the h block (the only one, or the third)
         with np.errstate(over="ignore"), one_blas_thread():
+            blocks.ahead()
             for t in range(steps):
+                blocks.need(t)
                 a, h = A[t], H[t - 1] if t else zero
                 if t:
                     self._times_recurrent(h, U if after else U[:, : 2 * u], r, rec)
@@ -132,6 +135,17 @@ class GRU(Recurrent):
         dh = np.zeros((n, u), A.dtype) if dh is None else dh.copy()
         dR = np.empty((steps, n, (3 if after else 2) * u), A.dtype)  # the gradient of the recurrent product (plus b')
         zero, e, direct = np.zeros((n, u), A.dtype), np.empty((n, u), A.dtype), np.empty((n, u), A.dtype)
+        sums = {**self._sums(Xt, p["kernel"], U, need_input_grad), "db_rec": np.zeros(3 * u, A.dtype)}
+
+        def products(lo: int, hi: int) -> None:  # the weight and input gradients of finished steps
+            self._input_grads(lo, hi, Xt, A, m, p["kernel"], sums)
+            self._recurrent_grads(lo, hi, H, dR, r, sums["dU"][:, : dR.shape[2]])
+            if after:
+                sums["db_rec"] += dR[lo:hi].reshape(-1, 3 * u).sum(axis=0)
+            else:
+                sums["dU"][:, 2 * u :] += sum_over_steps(R[lo:hi], A[lo:hi, :, 2 * u :])
+
+        blocks = self._blocks(products, Xt, p["kernel"])
         with one_blas_thread():  # small products: one thread
             for t in range(steps - 1, -1, -1):
                 if dH is not None:
@@ -154,19 +168,15 @@ class GRU(Recurrent):
                 else:
                     for k, d in enumerate((e, dr)):
                         dR[t][:, k * u : (k + 1) * u] = s.backward(Z[t][:, k * u : (k + 1) * u], d, Y=a[:, k * u : (k + 1) * u])
-                a[:, 2 * u :] = dhh  # A becomes the gradient of the input projections
+                a[:, : 2 * u], a[:, 2 * u :] = dR[t][:, : 2 * u], dhh  # A[t] becomes the gradient of the input projection
+                blocks.done(t)
                 if t:
                     self._times_recurrent_transposed(dR[t], U if after else U[:, : 2 * u], r, out=dh)
                     dh += direct
                     if skip is not None:
                         dh += skip
-        A[..., : 2 * u] = dR[..., : 2 * u]
-        dU = g["recurrent_kernel"]
-        dU[:, : dR.shape[2]] = self._recurrent_kernel_grad(H, dR, r)
-        if not after:
-            dU[:, 2 * u :] = R.reshape(-1, u).T @ A[..., 2 * u :].reshape(-1, u)
-        dW, db, dXt = self._project_backward(Xt, A, m, p["kernel"], need_input_grad)
-        g["kernel"][...] = dW
+            blocks.close()
+        g["kernel"][...], g["recurrent_kernel"][...] = sums["dW"], sums["dU"]
         if self.use_bias:
-            g["bias"][...] = np.stack([db, dR.sum(axis=(0, 1))]) if after else db
-        return dXt
+            g["bias"][...] = np.stack([sums["db"], sums["db_rec"]]) if after else sums["db"]
+        return sums["dX"]

@@ -88,68 +88,80 @@ class LSTM(Recurrent):
         p, u, fast = self.params, self.units, self._fast
         order, scale = self._layout()
         m, r = (k if k is None or len(k) == 1 else k[[3, 0, 1, 2]] for k in (m, r))  # per-gate masks in the same order
-        b = p["bias"][order] * scale if self.use_bias else None
-        G = self._project(Xt, m, p["kernel"][:, order] * scale, b)  # (t, n, 4 units): every step's input side at once
+        b, W = p["bias"][order] * scale if self.use_bias else None, p["kernel"][:, order] * scale
+        steps, n = Xt.shape[:2]
+        G = np.empty((steps, n, 4 * u), Xt.dtype)  # every step's input side, block by block
+        blocks = self._blocks(lambda lo, hi: self._project(Xt[lo:hi], m, W, b, G[lo:hi]), Xt, W)
         Z = None if fast else np.empty_like(G)  # the pre-activations, for activations other than Keras's
-        steps, n = G.shape[:2]
-        C, TC, H, Gc = np.empty((4, steps, n, u), dtype=G.dtype)  # c_t, a(c_t), h_t and g
-        U, step, buffer = p["recurrent_kernel"][:, order] * scale, np.empty((n, 4 * u), G.dtype), np.empty((n, u), G.dtype)
+        # P[t] = [g_t, c_{t-1}] side by side, so that [i, f] * P[t] is one product; c_t is kept as P[t + 1]'s second half
+        P = np.empty((steps + 1, n, 2 * u), G.dtype)
+        P[0, :, u:] = 0
+        TC, H = np.empty((2, steps, n, u), dtype=G.dtype)  # a(c_t) and h_t
+        U, step, two = p["recurrent_kernel"][:, order] * scale, np.empty((n, 4 * u), G.dtype), np.empty((n, 2 * u), G.dtype)
         with np.errstate(over="ignore"), one_blas_thread():  # exp(large) is inf, and 1 / (1 + inf) the sigmoid's 0
+            blocks.ahead()
             for t in range(steps):
-                z = G[t]
+                blocks.need(t)
+                z, g, c = G[t], P[t, :, :u], P[t + 1, :, u:]
                 if t:
                     z += self._times_recurrent(H[t - 1], U, r, step)
                 if fast:
                     np.exp(z, out=z)
                     z += 1
                     np.reciprocal(z, out=z)
-                    np.multiply(z[:, 3 * u :], 2, out=Gc[t])
-                    Gc[t] -= 1
+                    np.multiply(z[:, 3 * u :], 2, out=g)
+                    g -= 1
                 else:
                     Z[t] = z
                     for k in range(3):
                         z[:, k * u : (k + 1) * u] = self.recurrent_activation(Z[t][:, k * u : (k + 1) * u])
-                    Gc[t] = self.cell_activation(Z[t][:, 3 * u :])
-                np.multiply(z[:, u : 2 * u], Gc[t], out=C[t])
-                if t:
-                    C[t] += np.multiply(z[:, 2 * u : 3 * u], C[t - 1], out=buffer)
+                    g[...] = self.cell_activation(Z[t][:, 3 * u :])
+                np.multiply(z[:, u : 3 * u], P[t], out=two)  # i g and f c_{t-1}
+                np.add(two[:, :u], two[:, u:], out=c)
                 if fast:
-                    np.tanh(C[t], out=TC[t])
+                    np.tanh(c, out=TC[t])
                 else:
-                    TC[t] = self.cell_activation(C[t])
+                    TC[t] = self.cell_activation(c)
                 np.multiply(z[:, :u], TC[t], out=H[t])
-                keep_masked(C[t], C[t - 1] if t else None, M, t)
-                keep_masked(H[t], H[t - 1] if t else None, M, t)
+                if M is not None:
+                    keep_masked(c, P[t, :, u:] if t else None, M, t)
+                    keep_masked(H[t], H[t - 1] if t else None, M, t)
         if training:
-            self._cache = (Xt, G, Z, C, TC, H, Gc, m, r)
+            self._cache = (Xt, G, Z, P, TC, H, m, r)
         return H
 
     def _backward(self, dH: np.ndarray | None, dh: np.ndarray | None, need_input_grad: bool) -> np.ndarray | None:
         p, g, u, M, fast = self.params, self.grads, self.units, self._M, self._fast
-        Xt, G, Z, C, TC, H, Gc, m, r = self._cache
+        Xt, G, Z, P, TC, H, m, r = self._cache
         order, _ = self._layout()
         back = np.repeat(np.array([1, 1, 1, 4 if fast else 1], dtype=G.dtype), u)  # dz = dz' * back: c's 4 comes in here
-        U = p["recurrent_kernel"][:, order] * back
+        W, U = p["kernel"][:, order] * back, p["recurrent_kernel"][:, order] * back
         n = G.shape[1]
+        sums = self._sums(Xt, W, U, need_input_grad)
+
+        def products(lo: int, hi: int) -> None:  # the weight and input gradients of finished steps
+            self._input_grads(lo, hi, Xt, G, m, W, sums)
+            self._recurrent_grads(lo, hi, H, G, r, sums["dU"])
+
+        blocks = self._blocks(products, Xt, W)
         dh = np.zeros((n, u), G.dtype) if dh is None else dh.copy()
         dc, a, E, D = np.zeros_like(dh), np.empty_like(dh), np.empty((n, 4 * u), G.dtype), np.empty((n, 4 * u), G.dtype)
+        E4 = E.reshape(n, 4, u)
+        skip_h = skip_c = None
         with one_blas_thread():  # small products: one thread
             for t in range(len(G) - 1, -1, -1):
                 if dH is not None:
                     dh += dH[t]
-                skip_h, skip_c = split_masked(dh, M, t), split_masked(dc, M, t)  # a masked step hands its gradients on
+                if M is not None:  # a masked step hands its gradients on
+                    skip_h, skip_c = split_masked(dh, M, t), split_masked(dc, M, t)
                 y = G[t]  # s(z_o), s(z_i), s(z_f) and s(2 z_c) (or the activation of z_c)
                 if fast:  # o (1 - a(c)^2) = o - h a(c)
                     np.subtract(y[:, :u], np.multiply(H[t], TC[t], out=a), out=a)
                     dc += np.multiply(a, dh, out=a)
                 else:
-                    dc += self.cell_activation.backward(C[t], dh * y[:, :u], Y=TC[t])
+                    dc += self.cell_activation.backward(P[t + 1, :, u:], dh * y[:, :u], Y=TC[t])
                 np.multiply(dh, TC[t], out=E[:, :u])
-                np.multiply(dc, Gc[t], out=E[:, u : 2 * u])
-                if t:
-                    np.multiply(dc, C[t - 1], out=E[:, 2 * u : 3 * u])
-                else:
-                    E[:, 2 * u : 3 * u] = 0
+                np.multiply(P[t].reshape(n, 2, u), dc[:, None, :], out=E4[:, 1:3])  # dc g and dc c_{t-1}
                 np.multiply(dc, y[:, u : 2 * u], out=E[:, 3 * u :])
                 dc *= y[:, 2 * u : 3 * u]
                 if fast:  # s' = s (1 - s) on every block; the pre-activations' gradients replace the gates
@@ -160,16 +172,17 @@ class LSTM(Recurrent):
                     for k in range(3):
                         y[:, k * u : (k + 1) * u] = self.recurrent_activation.backward(Z[t][:, k * u : (k + 1) * u], E[:, k * u : (k + 1) * u],
                                                                                        Y=y[:, k * u : (k + 1) * u])
-                    y[:, 3 * u :] = self.cell_activation.backward(Z[t][:, 3 * u :], E[:, 3 * u :], Y=Gc[t])
+                    y[:, 3 * u :] = self.cell_activation.backward(Z[t][:, 3 * u :], E[:, 3 * u :], Y=P[t, :, :u])
+                blocks.done(t)
                 if skip_c is not None:
                     dc += skip_c
                 if t:
                     self._times_recurrent_transposed(y, U, r, out=dh)
                     if skip_h is not None:
                         dh += skip_h
-        g["recurrent_kernel"][:, order] = self._recurrent_kernel_grad(H, G, r) * back
-        dW, db, dXt = self._project_backward(Xt, G, m, p["kernel"][:, order] * back, need_input_grad)
-        g["kernel"][:, order] = dW * back
+            blocks.close()
+        g["kernel"][:, order] = sums["dW"] * back
+        g["recurrent_kernel"][:, order] = sums["dU"] * back
         if self.use_bias:
-            g["bias"][order] = db * back
-        return dXt
+            g["bias"][order] = sums["db"] * back
+        return sums["dX"]
