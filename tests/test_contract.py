@@ -182,3 +182,52 @@ def test_an_interrupted_save_leaves_no_temporary_file_behind_the_next_save(tmp_p
         sleeper.kill()
         sleeper.wait()
     assert os.path.exists(target)
+
+
+class LookUp(mk.Layer):
+    """A minimal embedding: rows of a table picked by integer ids."""
+
+    def __init__(self, rows=5, **kwargs):
+        super().__init__(**kwargs)
+        self.rows = rows
+
+    @classmethod
+    def conformance_cases(cls):
+        return [{"input_size": (6,)}]
+
+    @classmethod
+    def conformance_inputs(cls, rng, shape):
+        return rng.integers(0, 5, size=shape).astype(float)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape + (2,)
+
+    def create_weights(self, input_shape):
+        self.add_weight("table", (self.rows, 2))
+
+    def call(self, X, training=False):
+        self._ids = X.astype(np.int64)
+        return self.params["table"][self._ids]
+
+    def call_backward(self, grad):
+        self.grads["table"][...] = 0
+        np.add.at(self.grads["table"], self._ids, grad)  # repeated ids add up
+        return np.zeros(self._ids.shape, dtype=grad.dtype)
+
+
+class ForgetsRepeatedIds(LookUp):
+    def call_backward(self, grad):
+        self.grads["table"][...] = 0
+        self.grads["table"][self._ids] = grad  # the last write wins: repeated ids lose their sum
+        return np.zeros(self._ids.shape, dtype=grad.dtype)
+
+
+def test_layers_taking_ids_are_checked_on_ids():
+    from minikeras_core.testing import check_plugin
+
+    good = {r.check: r.status for r in check_plugin("layer", LookUp)}
+    assert good["layer_grad_input_matches_finite_differences"] == "skipped"
+    assert all(status in ("passed", "skipped") for status in good.values()), good
+    assert good["layer_param_grads_match_finite_differences"] == "passed"
+    bad = {r.check for r in check_plugin("layer", ForgetsRepeatedIds) if r.status == "failed"}
+    assert bad == {"layer_param_grads_match_finite_differences"}

@@ -18,8 +18,25 @@ from ._numerics import arrays_close, max_difference
 
 
 def inputs(s: Subject, layer, batch: int, dtype=np.float64) -> np.ndarray:
-    """Standard normal inputs of shape ``(batch, *layer.input_shape)``."""
-    return s.rng.normal(size=(batch,) + tuple(layer.input_shape)).astype(dtype)
+    """Inputs of shape ``(batch, *layer.input_shape)``: standard normal, or what the layer declares it takes.
+
+    A layer whose inputs are not any real numbers (Embedding's integer ids) declares a classmethod
+    ``conformance_inputs(rng, shape)`` returning valid inputs of ``shape``; every check then uses them.
+    """
+    shape = (batch,) + tuple(layer.input_shape)
+    declared = getattr(type(layer), "conformance_inputs", None)
+    if callable(declared):
+        return np.asarray(declared(s.rng, shape)).astype(dtype)
+    return s.rng.normal(size=shape).astype(dtype)
+
+
+def differentiable_inputs(layer) -> bool:
+    """Whether the layer's inputs are real numbers one can differentiate by (not ids: ``conformance_inputs`` of whole numbers)."""
+    declared = getattr(type(layer), "conformance_inputs", None)
+    if not callable(declared):
+        return True
+    sample = np.asarray(declared(np.random.default_rng(0), (4,) + tuple(layer.input_shape)), dtype=np.float64)
+    return not np.all(sample == np.round(sample))
 
 
 @check("layer")

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._base import Mismatch, NotApplicable, Subject, check, expect
 from ._numerics import arrays_close, compare_gradients, finite_difference, max_difference, probe_indices
-from .checks_layer import inputs
+from .checks_layer import differentiable_inputs, inputs
 
 #: What the gradient checks add to a case without activation, and how a failure then reads.
 _IN_PLACE_ACTIVATION = "tanh"
@@ -62,6 +62,8 @@ def _objective(layer, X: np.ndarray, G: np.ndarray):
 def layer_grad_input_matches_finite_differences(s: Subject) -> None:
     """``backward(G)`` after ``forward(X, training=True)`` is the gradient of ``sum(G * forward(X))`` with respect to ``X``."""
     for layer, label in _variants(s):
+        if not differentiable_inputs(layer):
+            raise NotApplicable("inputs are ids (conformance_inputs gives whole numbers): no gradient with respect to them")
         X = inputs(s, layer, 2)
         Y = np.asarray(layer.forward(X.copy(), training=True))
         G = s.rng.normal(size=Y.shape)
