@@ -40,7 +40,7 @@ from . import timeloop
 from .arguments import fraction, non_negative_int, positive_int
 from .layer import Layer
 from .registry import get
-from .timeloop import Blocks, one_blas_thread, sum_over_steps
+from .timeloop import Blocks, matmul_k, one_blas_thread, sum_over_steps
 
 __all__ = ["Recurrent", "keep_masked", "one_blas_thread", "split_masked", "sum_over_steps"]
 
@@ -157,7 +157,7 @@ class Recurrent(Layer):
         if sums["dX"] is None:
             return
         if m is None or len(m) == 1:
-            np.matmul(d, W.T, out=sums["dX"][lo:hi])
+            matmul_k(d.reshape(-1, d.shape[2]), W.T, sums["dX"][lo:hi].reshape(-1, W.shape[0]))
             if m is not None:
                 sums["dX"][lo:hi] *= m[0]
         else:
@@ -186,7 +186,7 @@ class Recurrent(Layer):
     def _times_recurrent_transposed(self, dZ: np.ndarray, U: np.ndarray, r: np.ndarray | None, out: np.ndarray) -> np.ndarray:
         """``out = dL/dh`` for ``Z = (h * r) U``, given ``dZ``."""
         if r is None or len(r) == 1:
-            np.matmul(dZ, U.T, out=out)
+            matmul_k(dZ, U.T, out)
             return out if r is None else np.multiply(out, r[0], out=out)
         out[...] = sum((dZ[:, cols] @ U[:, cols].T) * r[j] for j, cols in enumerate(self._columns(U.shape[1])))
         return out

@@ -44,9 +44,7 @@ class LSTM(Recurrent):
                  recurrent_constraint: Any = None, bias_constraint: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  seed: int | None = None, return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
                  stateful: bool = False, unroll: bool = False, use_cudnn: Any = "auto", **kwargs: Any) -> None:
-        refused = {"kernel_regularizer": kernel_regularizer, "recurrent_regularizer": recurrent_regularizer,
-                   "bias_regularizer": bias_regularizer, "activity_regularizer": activity_regularizer,
-                   "kernel_constraint": kernel_constraint, "recurrent_constraint": recurrent_constraint, "bias_constraint": bias_constraint}
+        refused = {k: v for k, v in locals().items() if k.endswith(("_regularizer", "_constraint"))}
         super().__init__(units, activation, dropout, recurrent_dropout, seed, return_sequences, return_state, go_backwards,
                          stateful, unroll, refused, **kwargs)
         if use_cudnn not in ("auto", True, False):

@@ -40,9 +40,7 @@ class SimpleRNN(Recurrent):
                  kernel_constraint: Any = None, recurrent_constraint: Any = None, bias_constraint: Any = None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False, seed: int | None = None, **kwargs: Any) -> None:
-        refused = {"kernel_regularizer": kernel_regularizer, "recurrent_regularizer": recurrent_regularizer,
-                   "bias_regularizer": bias_regularizer, "activity_regularizer": activity_regularizer,
-                   "kernel_constraint": kernel_constraint, "recurrent_constraint": recurrent_constraint, "bias_constraint": bias_constraint}
+        refused = {k: v for k, v in locals().items() if k.endswith(("_regularizer", "_constraint"))}
         super().__init__(units, activation, dropout, recurrent_dropout, seed, return_sequences, return_state, go_backwards,
                          stateful, unroll, refused, **kwargs)
         self.use_bias = bool(use_bias)
