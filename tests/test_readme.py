@@ -14,7 +14,8 @@ BLOCKS = re.findall(r"^## ([^\n]+)\n(?:(?!^## ).)*?```python\n(.*?)```", README,
 
 
 def test_the_readme_has_its_examples():
-    assert [title for title, _ in BLOCKS][:3] == ["Quick start", "The original example", "The Keras workflow: validation, callbacks, metrics, saving"]
+    assert [title for title, _ in BLOCKS][:4] == ["Quick start", "Sequences and normalization", "The original example",
+                                                  "The Keras workflow: validation, callbacks, metrics, saving"]
 
 
 @pytest.mark.parametrize("title, code", BLOCKS, ids=[title for title, _ in BLOCKS])
