@@ -177,15 +177,18 @@ def main(args) -> int:
 
 
 def _report(results: dict, ranks: int) -> None:
-    print("\nOn this machine (medians): samples/s of fit, the same global batch")
-    header = f"{'workload':<9}{'batch':>6}{f'1 process x {ranks} threads':>24}{f'{ranks} ranks x 1 thread':>22}{'ratio':>7}{'all-reduce/step in fit':>24}{'alone':>10}"
+    print("\nOn this machine: samples/s of fit, the same global batch, median [range] over the rounds")
+    header = (f"{'workload':<9}{'batch':>6}{f'1 process x {ranks} threads':>28}{f'{ranks} ranks x 1 thread':>28}{'ratio':>20}"
+              f"{'all-reduce/step in fit':>24}{'alone':>10}")
     print(header)
     print("-" * len(header))
     for name, entry in results["workloads"].items():
-        threads, ranked = entry["median"]["threads"], entry["median"]["ranks"]
-        print(f"{name:<9}{entry['batch']:>6}{threads['samples_per_second']:>24,.0f}{ranked['samples_per_second']:>22,.0f}"
-              f"{ranked['samples_per_second'] / threads['samples_per_second']:>7.2f}{ranked['allreduce_in_fit_seconds'] * 1e3:>21.2f} ms"
-              f"{ranked['allreduce_alone_seconds'] * 1e3:>7.3f} ms")
+        runs = entry["rounds"]
+        speeds = {mode: [run["samples_per_second"] for run in runs[mode]] for mode in runs}
+        ratios = [b / a for a, b in zip(speeds["threads"], speeds["ranks"])]
+        ranked = entry["median"]["ranks"]
+        print(f"{name:<9}{entry['batch']:>6}{_spread(speeds['threads'], ',.0f'):>28}{_spread(speeds['ranks'], ',.0f'):>28}"
+              f"{_spread(ratios, '.2f'):>20}{ranked['allreduce_in_fit_seconds'] * 1e3:>21.2f} ms{ranked['allreduce_alone_seconds'] * 1e3:>7.3f} ms")
     print(f"\nOn paper, across machines on a {NETWORK_GBIT:g} Gbit/s network (ring all-reduce, bandwidth term "
           f"2(N-1)/N x bytes / bandwidth; per-message latency not counted): one step of the global batch")
     header = f"{'workload':<9}{'gradient':>10}{'compute, 1 machine':>20}" + "".join(f"{f'N={n}: all-reduce, speed-up':>28}" for n in MACHINES)
@@ -198,6 +201,10 @@ def _report(results: dict, ranks: int) -> None:
             ring = ring_seconds(entry["gradient_bytes"], n)
             cells.append(f"{ring * 1e3:.2f} ms, {compute / (compute / n + ring):.1f}x")
         print(f"{name:<9}{entry['gradient_bytes'] / 2**20:>7.2f} MiB{compute * 1e3:>17.1f} ms" + "".join(f"{c:>28}" for c in cells))
+
+
+def _spread(values: list[float], spec: str) -> str:
+    return f"{statistics.median(values):{spec}} [{min(values):{spec}}-{max(values):{spec}}]"
 
 
 def parse(argv: list[str] | None = None):
