@@ -5,6 +5,7 @@ helper thread, BLAS held to one thread around a loop, and sums of products over 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -60,7 +61,7 @@ class Blocks:
             future.result()
 
 
-_HELPER: ThreadPoolExecutor | None = None
+_HELPER: tuple[int, ThreadPoolExecutor] | None = None  # (the process it belongs to, the pool)
 
 #: Multiply-adds of a layer's input projection below which its blocks stay on the calling thread: handing a block
 #: to the helper costs some tens of microseconds, more than a small layer's whole product.
@@ -68,10 +69,11 @@ MIN_OVERLAP_WORK = 1 << 22
 
 
 def _helper() -> ThreadPoolExecutor:
+    """The one helper thread, made on first use; a forked child (whose copy has no thread) makes its own."""
     global _HELPER
-    if _HELPER is None:
-        _HELPER = ThreadPoolExecutor(1, thread_name_prefix="minikeras-steps")
-    return _HELPER
+    if _HELPER is None or _HELPER[0] != os.getpid():
+        _HELPER = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="minikeras-steps"))
+    return _HELPER[1]
 
 
 def free_core() -> bool:

@@ -335,3 +335,25 @@ def test_batch_products_on_the_helper_thread_give_the_same_numbers(name, kwargs,
     assert submitted == [False, False, True, True]  # forward and backward, without then with the helper
     for a, b in zip(*results):
         np.testing.assert_array_equal(b, a)
+
+
+def _lstm_gradient_sum() -> float:
+    layer = built("lstm", (30, 4), units=8)
+    X = np.random.default_rng(1).standard_normal((5, 30, 4))
+    layer.forward(X, training=True)
+    return float(np.abs(layer.backward(np.ones((5, 8)))).sum())
+
+
+def test_a_forked_child_gets_its_own_helper_thread(monkeypatch):
+    """A fork copies the helper's pool but not its thread: the child must not wait on it forever."""
+    import multiprocessing
+
+    from minikeras_core import timeloop
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork here")
+    monkeypatch.setattr(timeloop, "MIN_OVERLAP_WORK", 0)
+    monkeypatch.setattr(timeloop, "free_core", lambda: True)
+    expected = _lstm_gradient_sum()  # the parent's helper exists now
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(_lstm_gradient_sum).get(timeout=60) == expected
