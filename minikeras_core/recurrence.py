@@ -10,12 +10,10 @@ does everything that does not depend on the cell:
 - dropout masks fixed per sequence, Keras's way: an input mask ``m`` (features) and a recurrent mask
   ``r`` (units) per sample, or one of each per gate when ``recurrent_dropout`` is set (Keras's
   ``implementation=1``), drawn with :meth:`Layer.random_uniform` and scaled by ``1 / (1 - rate)``;
-- the input side, with the columns in whatever order the cell keeps them: the steps' projections
-  ``A_t = (x_t * m) W + b`` a block of steps per product, and back ``dW = sum_t (x_t * m)^T dA_t``,
-  ``dX = (dA W^T) * m``; with a free core those batch products run on a helper thread beside the
-  time loop (:class:`~minikeras_core.timeloop.Blocks`), the same numbers either way;
+- the input side, with the columns in whatever order the cell keeps them: every step's projection
+  ``A_t = (x_t * m) W + b`` in one product, and back ``dW = sum_t (x_t * m)^T dA_t``, ``dX = (dA W^T) * m``;
 - the recurrent product ``(h * r) U`` of a step, its transpose, and ``dU = sum_t (h_{t-1} * r)^T dZ_t``;
-- BLAS held to one thread around the time loops (:func:`~minikeras_core.timeloop.one_blas_thread`);
+- BLAS held to one thread around the time loops (:func:`one_blas_thread`);
 - a mask of steps ``(n, timesteps)`` from a previous layer (``Embedding(mask_zero=True)``): a masked
   step keeps every state (zeros before the first) and passes its gradient on unchanged, as Keras;
 - the output (every state, in reading order, with ``return_sequences``; else the last) and its gradient.
@@ -25,24 +23,21 @@ units)`` and keeping what its backward needs, and ``_backward(dH, dh, need_input
 gradient reaching each step's output ``(timesteps, n, units)`` (or ``None``), ``dh`` the last state's
 (or ``None``); it writes the weight gradients and returns ``dL/dXt`` (or ``None``). ``M`` is the mask
 ``(timesteps, n, 1)`` or ``None``; ``m`` and ``r`` are ``(count, n, features)`` / ``(count, n, units)`` or ``None``.
-Both loops go through ``self._blocks(work, Xt, W)``: ``ahead()``/``need(t)`` around the forward's
-projections, ``done(t)``/``close()`` around the backward's ``_input_grads`` and ``_recurrent_grads``.
+The products over all steps (``_project`` before the loop, ``_input_grads`` and ``_recurrent_grads``
+after it) stay outside ``one_blas_thread()``, with all of BLAS's threads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
 from typing import Any
 
 import numpy as np
 
-from . import timeloop
 from .arguments import fraction, non_negative_int, positive_int
+from .engine import threads
 from .layer import Layer
 from .registry import get
-from .timeloop import Blocks, matmul_k, one_blas_thread, sum_over_steps
-
-__all__ = ["Recurrent", "keep_masked", "one_blas_thread", "split_masked", "sum_over_steps"]
 
 
 class Recurrent(Layer):
@@ -90,7 +85,6 @@ class Recurrent(Layer):
             mask = np.asarray(mask, dtype=bool)
             M = None if mask.all() else np.ascontiguousarray(mask[:, ::-1 if self.go_backwards else 1].T)[..., None]
         m, r = self._dropout_masks(X, training)
-        self._overlap = timeloop.free_core()  # asked before a loop holds BLAS to one thread
         H = self._forward(Xt, M, m, r, training)
         self._M = M if training else None
         if not self.return_sequences:
@@ -107,7 +101,6 @@ class Recurrent(Layer):
                 dH = dH * M
         else:
             dh = grad
-        self._overlap = timeloop.free_core()
         dXt = self._backward(dH, dh, need_input_grad)
         if dXt is None or not need_input_grad:  # the model's first layer: nobody uses dL/dX
             return None
@@ -133,46 +126,36 @@ class Recurrent(Layer):
         return [slice(j * u, (j + 1) * u) for j in range(total // u)]
 
     # -- the input side -------------------------------------------------------------------------
-    def _project(self, Xt: np.ndarray, m: np.ndarray | None, W: np.ndarray, b: np.ndarray | None, out: np.ndarray) -> np.ndarray:
-        """``out = (x_t * m) W + b`` for the steps of ``Xt`` ``(t, n, features)`` at once; ``m`` per column block of ``W``."""
+    def _project(self, Xt: np.ndarray, m: np.ndarray | None, W: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        """Every step's ``(x_t * m) W + b`` at once, ``(timesteps, n, columns)``; ``m`` per column block of ``W``."""
         if m is None or len(m) == 1:
-            np.matmul(Xt if m is None else Xt * m[0], W, out=out)
+            A = (Xt if m is None else Xt * m[0]) @ W
         else:
+            A = np.empty(Xt.shape[:2] + W.shape[1:], dtype=Xt.dtype)
             for j, cols in enumerate(self._columns(W.shape[1])):
-                np.matmul(Xt * m[j], W[:, cols], out=out[..., cols])
+                np.matmul(Xt * m[j], W[:, cols], out=A[..., cols])
         if b is not None:
-            out += b
-        return out
+            A += b
+        return A
 
-    def _input_grads(self, lo: int, hi: int, Xt: np.ndarray, dA: np.ndarray, m: np.ndarray | None, W: np.ndarray, sums: dict) -> None:
-        """For ``A = (Xt * m) W + b``, steps ``lo .. hi - 1``: add their share to ``sums["dW"]`` and ``sums["db"]``, and
-        write their ``dL/dXt`` into ``sums["dX"]`` (unless it is ``None``)."""
-        x, d = Xt[lo:hi], dA[lo:hi]
+    def _input_grads(self, Xt: np.ndarray, dA: np.ndarray, m: np.ndarray | None, W: np.ndarray, need_input_grad: bool) -> tuple:
+        """``(dW, db, dXt)`` for ``A = (Xt * m) W + b``, each a product over all steps; ``dXt`` is ``None`` unless needed."""
+        dW = np.empty_like(W)
         if m is None or len(m) == 1:
-            sums["dW"] += sum_over_steps(x if m is None else x * m[0], d)
+            dW[...] = over_steps(Xt if m is None else Xt * m[0]).T @ over_steps(dA)
         else:
             for j, cols in enumerate(self._columns(W.shape[1])):
-                sums["dW"][:, cols] += sum_over_steps(x * m[j], d[..., cols])
-        sums["db"] += d.reshape(-1, d.shape[2]).sum(axis=0)
-        if sums["dX"] is None:
-            return
+                dW[:, cols] = over_steps(Xt * m[j]).T @ over_steps(dA[..., cols])
+        db = over_steps(dA).sum(axis=0)
+        if not need_input_grad:
+            return dW, db, None
         if m is None or len(m) == 1:
-            matmul_k(d.reshape(-1, d.shape[2]), W.T, sums["dX"][lo:hi].reshape(-1, W.shape[0]))
+            dXt = dA @ W.T
             if m is not None:
-                sums["dX"][lo:hi] *= m[0]
+                dXt *= m[0]
         else:
-            sums["dX"][lo:hi] = sum((d[..., cols] @ W[:, cols].T) * m[j] for j, cols in enumerate(self._columns(W.shape[1])))
-
-    def _sums(self, Xt: np.ndarray, W: np.ndarray, U: np.ndarray, need_input_grad: bool) -> dict:
-        """Zeroed accumulators of the gradients of ``W``, its bias and ``U``, and room for ``dL/dXt`` when needed."""
-        return {"dW": np.zeros_like(W), "db": np.zeros(W.shape[1], W.dtype), "dU": np.zeros_like(U),
-                "dX": np.empty_like(Xt) if need_input_grad else None}
-
-    def _blocks(self, work: Callable[[int, int], Any], Xt: np.ndarray, W: np.ndarray) -> Blocks:
-        """The steps of ``Xt`` in blocks for ``work`` (see :class:`Blocks`): on a helper thread when the layer's call
-        found a free core and the input projection ``Xt W`` is large enough to pay for the hand-overs."""
-        large = Xt.size * W.shape[1] >= timeloop.MIN_OVERLAP_WORK
-        return Blocks(work, len(Xt), large and getattr(self, "_overlap", False))
+            dXt = sum((dA[..., cols] @ W[:, cols].T) * m[j] for j, cols in enumerate(self._columns(W.shape[1])))
+        return dW, db, dXt
 
     # -- the recurrent side ---------------------------------------------------------------------
     def _times_recurrent(self, h: np.ndarray, U: np.ndarray, r: np.ndarray | None, out: np.ndarray) -> np.ndarray:
@@ -186,22 +169,24 @@ class Recurrent(Layer):
     def _times_recurrent_transposed(self, dZ: np.ndarray, U: np.ndarray, r: np.ndarray | None, out: np.ndarray) -> np.ndarray:
         """``out = dL/dh`` for ``Z = (h * r) U``, given ``dZ``."""
         if r is None or len(r) == 1:
-            matmul_k(dZ, U.T, out)
+            np.matmul(dZ, U.T, out=out)
             return out if r is None else np.multiply(out, r[0], out=out)
         out[...] = sum((dZ[:, cols] @ U[:, cols].T) * r[j] for j, cols in enumerate(self._columns(U.shape[1])))
         return out
 
-    def _recurrent_grads(self, lo: int, hi: int, H: np.ndarray, dZ: np.ndarray, r: np.ndarray | None, dU: np.ndarray) -> None:
-        """Add ``sum_t (h_{t-1} * r)^T dZ_t`` over steps ``lo .. hi - 1`` to ``dU`` (``h_{-1} = 0``: step 0 adds nothing)."""
-        lo = max(lo, 1)
-        if lo >= hi:
-            return
-        h, d = H[lo - 1 : hi - 1], dZ[lo:hi]
+    def _recurrent_grads(self, H: np.ndarray, dZ: np.ndarray, r: np.ndarray | None) -> np.ndarray:
+        """``sum_t (h_{t-1} * r)^T dZ_t`` over the steps after the first (``h_0 = 0``), ``(units, columns)``."""
         if r is None or len(r) == 1:
-            dU += sum_over_steps(h if r is None else h * r[0], d)
-        else:
-            for j, cols in enumerate(self._columns(dZ.shape[2])):
-                dU[:, cols] += sum_over_steps(h * r[j], d[..., cols])
+            return over_steps(H[:-1] if r is None else H[:-1] * r[0]).T @ over_steps(dZ[1:])
+        dU = np.empty((H.shape[2], dZ.shape[2]), dtype=dZ.dtype)
+        for j, cols in enumerate(self._columns(dZ.shape[2])):
+            dU[:, cols] = over_steps(H[:-1] * r[j]).T @ over_steps(dZ[1:, :, cols])
+        return dU
+
+
+def over_steps(A: np.ndarray) -> np.ndarray:
+    """Time-major ``A`` ``(t, n, k)`` as ``(t n, k)``: the rows a weight's gradient sums over."""
+    return A.reshape(-1, A.shape[-1])
 
 
 def keep_masked(new: np.ndarray, previous: np.ndarray | None, M: np.ndarray | None, t: int) -> None:
@@ -221,3 +206,10 @@ def split_masked(d: np.ndarray, M: np.ndarray | None, t: int) -> np.ndarray | No
     skip = np.where(M[t], 0, d)
     np.multiply(d, M[t], out=d)
     return skip
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """BLAS held to one thread (where it can be) around a time loop: a step's products are small (batch x units times
+    units x gates), and more threads only cost their wake-ups, which measured several times slower on two busy cores."""
+    controller = threads.blas_controller()
+    return threads._single_threaded_blas(controller) if controller else contextlib.nullcontext()

@@ -8,7 +8,7 @@ import numpy as np
 
 from minikeras_core import get
 from minikeras_core.activation import derives_from_output
-from minikeras_core.recurrence import Recurrent, keep_masked, one_blas_thread, split_masked, sum_over_steps
+from minikeras_core.recurrence import Recurrent, keep_masked, one_blas_thread, over_steps, split_masked
 from minikeras_core.registry import is_registered_as
 
 
@@ -80,17 +80,14 @@ class GRU(Recurrent):
         b, b_rec = self._biases()
         b_rec = None if b_rec is None else b_rec * scale
         W, b, U = p["kernel"] * scale, None if b is None else b * scale, p["recurrent_kernel"] * scale
-        steps, n = Xt.shape[:2]
-        A = np.empty((steps, n, 3 * u), Xt.dtype)  # every step's input side, block by block
-        blocks = self._blocks(lambda lo, hi: self._project(Xt[lo:hi], m, W, b, A[lo:hi]), Xt, W)
+        A = self._project(Xt, m, W, b)  # (t, n, 3 units): every step's input side in one product
+        steps, n = A.shape[:2]
         Z = None if fast and derives_from_output(self.cell_activation) else np.empty_like(A)  # pre-activations, where needed
         H, R = np.empty((2, steps, n, u), A.dtype)  # states, and R = h U_h + b'_h (reset_after) or (r h) (else)
         rec, zero = np.zeros((n, (3 if after else 2) * u), A.dtype), np.zeros((n, u), A.dtype)
         rm = None if r is None else r[-1]  # the recurrent mask of the h block (the only one, or the third)
         with np.errstate(over="ignore"), one_blas_thread():
-            blocks.ahead()
             for t in range(steps):
-                blocks.need(t)
                 a, h = A[t], H[t - 1] if t else zero
                 if t:
                     self._times_recurrent(h, U if after else U[:, : 2 * u], r, rec)
@@ -133,17 +130,6 @@ class GRU(Recurrent):
         dh = np.zeros((n, u), A.dtype) if dh is None else dh.copy()
         dR = np.empty((steps, n, (3 if after else 2) * u), A.dtype)  # the gradient of the recurrent product (plus b')
         zero, e, direct = np.zeros((n, u), A.dtype), np.empty((n, u), A.dtype), np.empty((n, u), A.dtype)
-        sums = {**self._sums(Xt, p["kernel"], U, need_input_grad), "db_rec": np.zeros(3 * u, A.dtype)}
-
-        def products(lo: int, hi: int) -> None:  # the weight and input gradients of finished steps
-            self._input_grads(lo, hi, Xt, A, m, p["kernel"], sums)
-            self._recurrent_grads(lo, hi, H, dR, r, sums["dU"][:, : dR.shape[2]])
-            if after:
-                sums["db_rec"] += dR[lo:hi].reshape(-1, 3 * u).sum(axis=0)
-            else:
-                sums["dU"][:, 2 * u :] += sum_over_steps(R[lo:hi], A[lo:hi, :, 2 * u :])
-
-        blocks = self._blocks(products, Xt, p["kernel"])
         with one_blas_thread():  # small products: one thread
             for t in range(steps - 1, -1, -1):
                 if dH is not None:
@@ -167,14 +153,16 @@ class GRU(Recurrent):
                     for k, d in enumerate((e, dr)):
                         dR[t][:, k * u : (k + 1) * u] = s.backward(Z[t][:, k * u : (k + 1) * u], d, Y=a[:, k * u : (k + 1) * u])
                 a[:, : 2 * u], a[:, 2 * u :] = dR[t][:, : 2 * u], dhh  # A[t] becomes the gradient of the input projection
-                blocks.done(t)
                 if t:
                     self._times_recurrent_transposed(dR[t], U if after else U[:, : 2 * u], r, out=dh)
                     dh += direct
                     if skip is not None:
                         dh += skip
-            blocks.close()
-        g["kernel"][...], g["recurrent_kernel"][...] = sums["dW"], sums["dU"]
+        dW, db, dXt = self._input_grads(Xt, A, m, p["kernel"], need_input_grad)
+        g["kernel"][...] = dW
+        g["recurrent_kernel"][:, : dR.shape[2]] = self._recurrent_grads(H, dR, r)
+        if not after:  # (r h) U_h
+            g["recurrent_kernel"][:, 2 * u :] = over_steps(R).T @ over_steps(A[..., 2 * u :])
         if self.use_bias:
-            g["bias"][...] = np.stack([sums["db"], sums["db_rec"]]) if after else sums["db"]
-        return sums["dX"]
+            g["bias"][...] = np.stack([db, over_steps(dR).sum(axis=0)]) if after else db
+        return dXt

@@ -87,9 +87,8 @@ class LSTM(Recurrent):
         order, scale = self._layout()
         m, r = (k if k is None or len(k) == 1 else k[[3, 0, 1, 2]] for k in (m, r))  # per-gate masks in the same order
         b, W = p["bias"][order] * scale if self.use_bias else None, p["kernel"][:, order] * scale
-        steps, n = Xt.shape[:2]
-        G = np.empty((steps, n, 4 * u), Xt.dtype)  # every step's input side, block by block
-        blocks = self._blocks(lambda lo, hi: self._project(Xt[lo:hi], m, W, b, G[lo:hi]), Xt, W)
+        G = self._project(Xt, m, W, b)  # (t, n, 4 units): every step's input side in one product
+        steps, n = G.shape[:2]
         Z = None if fast else np.empty_like(G)  # the pre-activations, for activations other than Keras's
         # P[t] = [g_t, c_{t-1}] side by side, so that [i, f] * P[t] is one product; c_t is kept as P[t + 1]'s second half
         P = np.empty((steps + 1, n, 2 * u), G.dtype)
@@ -97,9 +96,7 @@ class LSTM(Recurrent):
         TC, H = np.empty((2, steps, n, u), dtype=G.dtype)  # a(c_t) and h_t
         U, step, two = p["recurrent_kernel"][:, order] * scale, np.empty((n, 4 * u), G.dtype), np.empty((n, 2 * u), G.dtype)
         with np.errstate(over="ignore"), one_blas_thread():  # exp(large) is inf, and 1 / (1 + inf) the sigmoid's 0
-            blocks.ahead()
             for t in range(steps):
-                blocks.need(t)
                 z, g, c = G[t], P[t, :, :u], P[t + 1, :, u:]
                 if t:
                     z += self._times_recurrent(H[t - 1], U, r, step)
@@ -135,13 +132,6 @@ class LSTM(Recurrent):
         back = np.repeat(np.array([1, 1, 1, 4 if fast else 1], dtype=G.dtype), u)  # dz = dz' * back: c's 4 comes in here
         W, U = p["kernel"][:, order] * back, p["recurrent_kernel"][:, order] * back
         n = G.shape[1]
-        sums = self._sums(Xt, W, U, need_input_grad)
-
-        def products(lo: int, hi: int) -> None:  # the weight and input gradients of finished steps
-            self._input_grads(lo, hi, Xt, G, m, W, sums)
-            self._recurrent_grads(lo, hi, H, G, r, sums["dU"])
-
-        blocks = self._blocks(products, Xt, W)
         dh = np.zeros((n, u), G.dtype) if dh is None else dh.copy()
         dc, a, E, D = np.zeros_like(dh), np.empty_like(dh), np.empty((n, 4 * u), G.dtype), np.empty((n, 4 * u), G.dtype)
         E4 = E.reshape(n, 4, u)
@@ -171,16 +161,14 @@ class LSTM(Recurrent):
                         y[:, k * u : (k + 1) * u] = self.recurrent_activation.backward(Z[t][:, k * u : (k + 1) * u], E[:, k * u : (k + 1) * u],
                                                                                        Y=y[:, k * u : (k + 1) * u])
                     y[:, 3 * u :] = self.cell_activation.backward(Z[t][:, 3 * u :], E[:, 3 * u :], Y=P[t, :, :u])
-                blocks.done(t)
                 if skip_c is not None:
                     dc += skip_c
                 if t:
                     self._times_recurrent_transposed(y, U, r, out=dh)
                     if skip_h is not None:
                         dh += skip_h
-            blocks.close()
-        g["kernel"][:, order] = sums["dW"] * back
-        g["recurrent_kernel"][:, order] = sums["dU"] * back
+        dW, db, dXt = self._input_grads(Xt, G, m, W, need_input_grad)  # G holds the dz' of every step now
+        g["kernel"][:, order], g["recurrent_kernel"][:, order] = dW * back, self._recurrent_grads(H, G, r) * back
         if self.use_bias:
-            g["bias"][order] = sums["db"] * back
-        return sums["dX"]
+            g["bias"][order] = db * back
+        return dXt

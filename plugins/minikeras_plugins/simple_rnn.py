@@ -63,15 +63,11 @@ class SimpleRNN(Recurrent):
 
     def _forward(self, Xt: np.ndarray, M: np.ndarray | None, m: Any, r: Any, training: bool) -> np.ndarray:
         p, f = self.params, self.cell_activation
-        W, b, U = p["kernel"], p.get("bias"), p["recurrent_kernel"]
-        A = np.empty(Xt.shape[:2] + (self.units,), Xt.dtype)  # every step's input projection, block by block
-        blocks = self._blocks(lambda lo, hi: self._project(Xt[lo:hi], m, W, b, A[lo:hi]), Xt, W)
+        A = self._project(Xt, m, p["kernel"], p.get("bias"))  # (t, n, units): every step's input projection in one product
         H = np.empty_like(A) if training else A  # predicting, each state overwrites its own pre-activation
-        step = np.empty_like(A[0])
+        U, step = p["recurrent_kernel"], np.empty_like(A[0])
         with one_blas_thread():  # small products: one thread
-            blocks.ahead()
             for t in range(len(A)):
-                blocks.need(t)
                 if t:
                     A[t] += self._times_recurrent(H[t - 1], U, r, step)
                 H[t] = f(A[t])
@@ -83,29 +79,21 @@ class SimpleRNN(Recurrent):
     def _backward(self, dH: np.ndarray | None, dh: np.ndarray | None, need_input_grad: bool) -> np.ndarray | None:
         p, g, f, M = self.params, self.grads, self.cell_activation, self._M
         Xt, A, H, m, r = self._cache
-        W, U = p["kernel"], p["recurrent_kernel"]
+        U = p["recurrent_kernel"]
         dh = np.zeros_like(H[0]) if dh is None else dh.copy()
         dA = np.empty_like(A)
-        sums = self._sums(Xt, W, U, need_input_grad)
-
-        def products(lo: int, hi: int) -> None:  # the weight and input gradients of finished steps
-            self._input_grads(lo, hi, Xt, dA, m, W, sums)
-            self._recurrent_grads(lo, hi, H, dA, r, sums["dU"])
-
-        blocks = self._blocks(products, Xt, W)
         with one_blas_thread():
             for t in range(len(A) - 1, -1, -1):
                 if dH is not None:
                     dh += dH[t]
                 skip = split_masked(dh, M, t)  # a masked step's state is the previous one: its gradient goes on to it
                 dA[t] = f.backward(A[t], dh, Y=H[t] if M is None else None)
-                blocks.done(t)
                 if t:
                     self._times_recurrent_transposed(dA[t], U, r, out=dh)
                     if skip is not None:
                         dh += skip
-            blocks.close()
-        g["kernel"][...], g["recurrent_kernel"][...] = sums["dW"], sums["dU"]
+        dW, db, dXt = self._input_grads(Xt, dA, m, p["kernel"], need_input_grad)
+        g["kernel"][...], g["recurrent_kernel"][...] = dW, self._recurrent_grads(H, dA, r)
         if self.use_bias:
-            g["bias"][...] = sums["db"]
-        return sums["dX"]
+            g["bias"][...] = db
+        return dXt
