@@ -30,6 +30,7 @@ after it) stay outside ``one_blas_thread()``, with all of BLAS's threads.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 import numpy as np
@@ -209,7 +210,16 @@ def split_masked(d: np.ndarray, M: np.ndarray | None, t: int) -> np.ndarray | No
 
 
 def one_blas_thread() -> contextlib.AbstractContextManager:
-    """BLAS held to one thread (where it can be) around a time loop: a step's products are small (batch x units times
-    units x gates), and more threads only cost their wake-ups, which measured several times slower on two busy cores."""
+    """BLAS held to one thread around a time loop while the machine is busy (load average within half a job of the
+    cores this process may use), else left alone.
+
+    A step's products are small (batch x units times units x gates). On two idle cores OpenBLAS ran them faster with
+    its two threads (an LSTM 64 training step 62-65 ms against 67-70 ms held to one), but with the other core busy
+    its threads waited on each other: the same step took 0.3 to 8 s against 0.14 to 0.2 s held to one.
+    """
     controller = threads.blas_controller()
-    return threads._single_threaded_blas(controller) if controller else contextlib.nullcontext()
+    try:
+        busy = os.getloadavg()[0] > len(os.sched_getaffinity(0)) - 0.5
+    except (AttributeError, OSError):  # no load average or affinity here: leave BLAS alone
+        busy = False
+    return threads._single_threaded_blas(controller) if busy and controller else contextlib.nullcontext()

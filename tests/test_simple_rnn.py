@@ -237,3 +237,17 @@ def test_reading_digits_row_by_row_learns_the_ten_classes():
     model.fit(X[train], y[train], epochs=15, batch_size=64, verbose=0, seed=0)
     accuracy = np.mean(model.predict(X[test]).argmax(axis=-1) == y[test])
     assert accuracy >= 0.90
+
+
+@pytest.mark.parametrize("load, limited", [(5.0, True), (0.2, False)])
+def test_time_loops_hold_blas_to_one_thread_only_while_the_machine_is_busy(load, limited, monkeypatch, need_threads):
+    from threadpoolctl import threadpool_info
+
+    from minikeras_core import recurrence
+
+    monkeypatch.setattr(recurrence.os, "getloadavg", lambda: (load, load, load))
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    with recurrence.one_blas_thread():
+        inside = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    assert inside == ([1] * len(before) if limited else before)
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
