@@ -13,7 +13,7 @@ does everything that does not depend on the cell:
 - the input side, with the columns in whatever order the cell keeps them: every step's projection
   ``A_t = (x_t * m) W + b`` in one product, and back ``dW = sum_t (x_t * m)^T dA_t``, ``dX = (dA W^T) * m``;
 - the recurrent product ``(h * r) U`` of a step, its transpose, and ``dU = sum_t (h_{t-1} * r)^T dZ_t``;
-- BLAS held to one thread around the time loops (:func:`one_blas_thread`);
+- BLAS held to one thread around the time loops while the machine is busy (:func:`one_blas_thread`);
 - a mask of steps ``(n, timesteps)`` from a previous layer (``Embedding(mask_zero=True)``): a masked
   step keeps every state (zeros before the first) and passes its gradient on unchanged, as Keras;
 - the output (every state, in reading order, with ``return_sequences``; else the last) and its gradient.

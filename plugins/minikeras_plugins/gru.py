@@ -130,7 +130,7 @@ class GRU(Recurrent):
         dh = np.zeros((n, u), A.dtype) if dh is None else dh.copy()
         dR = np.empty((steps, n, (3 if after else 2) * u), A.dtype)  # the gradient of the recurrent product (plus b')
         zero, e, direct = np.zeros((n, u), A.dtype), np.empty((n, u), A.dtype), np.empty((n, u), A.dtype)
-        with one_blas_thread():  # small products: one thread
+        with one_blas_thread():  # small products: one thread when the machine is busy
             for t in range(steps - 1, -1, -1):
                 if dH is not None:
                     dh += dH[t]

@@ -136,7 +136,7 @@ class LSTM(Recurrent):
         dc, a, E, D = np.zeros_like(dh), np.empty_like(dh), np.empty((n, 4 * u), G.dtype), np.empty((n, 4 * u), G.dtype)
         E4 = E.reshape(n, 4, u)
         skip_h = skip_c = None
-        with one_blas_thread():  # small products: one thread
+        with one_blas_thread():  # small products: one thread when the machine is busy
             for t in range(len(G) - 1, -1, -1):
                 if dH is not None:
                     dh += dH[t]

@@ -66,7 +66,7 @@ class SimpleRNN(Recurrent):
         A = self._project(Xt, m, p["kernel"], p.get("bias"))  # (t, n, units): every step's input projection in one product
         H = np.empty_like(A) if training else A  # predicting, each state overwrites its own pre-activation
         U, step = p["recurrent_kernel"], np.empty_like(A[0])
-        with one_blas_thread():  # small products: one thread
+        with one_blas_thread():  # small products: one thread when the machine is busy
             for t in range(len(A)):
                 if t:
                     A[t] += self._times_recurrent(H[t - 1], U, r, step)
