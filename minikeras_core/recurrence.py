@@ -54,8 +54,10 @@ class Recurrent(Layer):
     def __init__(self, units: int, activation: Any, dropout: float, recurrent_dropout: float, seed: int | None,
                  return_sequences: bool, return_state: bool, go_backwards: bool, stateful: bool, unroll: bool,
                  refused: dict, **kwargs: Any) -> None:
-        super().__init__(**kwargs)  # no activation for the base: the recurrence applies its own
         owner = type(self).__name__
+        if kwargs.pop("implementation", 2) not in (1, 2):  # Keras's choice of products, the same numbers: accepted
+            raise ValueError(f"{owner}: implementation: expected 1 or 2")
+        super().__init__(**kwargs)  # no activation for the base: the recurrence applies its own
         for argument, value in {**refused, "return_state": return_state or None, "stateful": stateful or None}.items():
             if value is not None:
                 raise ValueError(f"{owner}: {argument}={value!r} is not supported (a Sequential layer has one output and "

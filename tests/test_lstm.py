@@ -253,6 +253,13 @@ def test_what_it_cannot_do_is_refused_by_name(kwargs, message):
         get("layer", "lstm", **kwargs)
 
 
+def test_kerass_implementation_argument_is_accepted_and_kept():
+    layer = get("layer", "lstm", units=2, implementation=1)
+    assert layer.get_config()["implementation"] == 1 and type(get("layer", mk.registry.serialize(layer))).__name__ == "LSTM"
+    with pytest.raises(ValueError, match="LSTM: implementation: expected 1 or 2"):
+        get("layer", "lstm", units=2, implementation=3)
+
+
 def test_fit_with_dropout_in_parts_on_threads_equals_one_thread(use_parts, need_threads):
     rng = np.random.default_rng(6)
     X, y = rng.standard_normal((48, 6, 4)), rng.integers(0, 3, 48)
