@@ -224,4 +224,4 @@ def one_blas_thread() -> contextlib.AbstractContextManager:
         busy = os.getloadavg()[0] > len(os.sched_getaffinity(0)) - 0.5
     except (AttributeError, OSError):  # no load average or affinity here: leave BLAS alone
         busy = False
-    return threads._single_threaded_blas(controller) if busy and controller else contextlib.nullcontext()
+    return threads.single_threaded_blas(controller) if busy and controller else contextlib.nullcontext()

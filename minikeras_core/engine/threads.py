@@ -99,7 +99,7 @@ class Workers:
 
     def blas_limited(self) -> contextlib.AbstractContextManager:
         """BLAS limited to one thread (for the whole process) while parts run on threads; a no-op otherwise."""
-        return _single_threaded_blas(self._controller) if self._pool is not None else contextlib.nullcontext()
+        return single_threaded_blas(self._controller) if self._pool is not None else contextlib.nullcontext()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -119,7 +119,7 @@ _limiter: Any = None
 
 
 @contextlib.contextmanager
-def _single_threaded_blas(controller: Any) -> Iterator[None]:
+def single_threaded_blas(controller: Any) -> Iterator[None]:
     """BLAS limited to one thread while any caller is inside, counted across threads.
 
     The first caller in saves BLAS's thread counts and sets one; the last one out restores
