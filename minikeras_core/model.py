@@ -44,7 +44,7 @@ class Sequential(Trainer):
             self.add(layer)
 
     # -- building -----------------------------------------------------------------------------
-    def add(self, layer: Any, **kwargs: Any) -> Layer | Sequential:
+    def add(self, layer: Any, /, **kwargs: Any) -> Layer | Sequential:
         """Append a layer given by registered name, class or instance (with constructor ``kwargs``); returns it.
 
         As in Keras, the first element may be ``keras.Input(shape=...)`` (an ``InputLayer``), the

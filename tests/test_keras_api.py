@@ -200,3 +200,10 @@ def test_set_random_seed_makes_unseeded_models_reproducible():
         assert not np.array_equal(keras.Sequential([keras.layers.Dense(3, input_shape=(2,))]).get_weights()[0], first[0])
     finally:
         keras.backend._SEEDS = None
+
+
+def test_add_by_name_passes_a_layer_argument_on_to_the_layer():
+    """Bidirectional's Keras argument is called layer, as add's first parameter is: add takes its own positionally."""
+    model = keras.Sequential([keras.Input(shape=(5, 3))])
+    wrapper = model.add("bidirectional", layer=keras.layers.LSTM(4))
+    assert type(wrapper).__name__ == "Bidirectional" and model.output_shape == (8,)
