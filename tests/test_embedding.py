@@ -173,3 +173,8 @@ def test_conformance_suite_checks_it_on_ids():
     results = run_checks(["layer:embedding"])
     assert all(r.ok for r in results)
     assert [r.check for r in results if r.status != "passed"] == ["layer_grad_input_matches_finite_differences"]
+
+
+def test_more_ids_than_the_model_dtype_holds_exactly_is_an_error():
+    with pytest.raises(ValueError, match=r"input_dim 16777217 is more ids than float32 holds exactly \(up to 16,777,216\)"):
+        mk.Sequential(dtype="float32").add("embedding", input_dim=2**24 + 1, output_dim=1, input_shape=(3,))

@@ -65,6 +65,10 @@ class Embedding(Layer):
         return (*input_shape, self.output_dim)
 
     def create_weights(self, input_shape: tuple) -> None:
+        exact = 2 ** (np.finfo(self.dtype).nmant + 1)  # the model hands ids over in its float dtype: 2**24 for float32
+        if self.input_dim > exact:
+            raise ValueError(f"{self._label}: input_dim {self.input_dim} is more ids than {self.dtype.name} holds exactly "
+                             f"(up to {exact:,}); use a float64 model (Sequential(dtype='float64'))")
         self.add_weight("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer)
         if self._initial_weights is not None:
             self.params["embeddings"][...] = self._initial_weights
