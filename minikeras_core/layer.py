@@ -231,6 +231,13 @@ class Layer(Weights, Plugin, ABC):
             context = (self._noise_key, 0, 0)
         return noise.uniform(shape, *context, seed=seed)
 
+    def share_noise(self, inner: Layer, salt: int = 0) -> None:
+        """Let a layer this one wraps (Bidirectional's two) draw its random numbers at this layer's place in the
+        step, from its own stream (``salt`` 0, or another number for an independent one). A no-op outside ``fit``."""
+        context = getattr(self, "_noise", None)
+        if context is not None:
+            inner._noise = (context[0] ^ salt, *context[1:])
+
     def check_input(self, X: np.ndarray) -> None:
         """Raise a ``ValueError`` naming the layer when ``X`` is not ``(batch, *input_shape)``."""
         if not isinstance(X, np.ndarray):

@@ -94,14 +94,13 @@ class Bidirectional(Layer):
 
     def _bind(self) -> None:
         """Point the layers' weights and gradients at the wrapper's arrays (the model may have moved those into one buffer)."""
-        context = getattr(self, "_noise", None)
         for prefix, sub in (("forward/", self.forward_layer), ("backward/", self.backward_layer)):
             for name in sub.params:
                 sub.params[name] = self.params[prefix + name]
             for name in sub.grads:
                 sub.grads[name] = self.grads[prefix + name]
-            if context is not None:  # inside fit: the step's noise, another stream for each layer
-                sub._noise = context if sub is self.forward_layer else (context[0] ^ _BACKWARD_NOISE, *context[1:])
+            # inside fit: the step's noise, another stream for each direction
+            self.share_noise(sub, 0 if sub is self.forward_layer else _BACKWARD_NOISE)
 
     def call(self, X: np.ndarray, training: bool = False, mask: np.ndarray | None = None) -> np.ndarray:
         self._bind()
