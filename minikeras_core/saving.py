@@ -23,12 +23,12 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any
 
 import numpy as np
 
+from ._atomic import write_atomically
 from ._version import __version__
 from .errors import UnknownPluginError
 from .registry import REGISTRY, get, has_plugin, registered_name
@@ -112,79 +112,16 @@ def save_weights(model: Any, path: Any) -> None:
 
 
 def _write_archive(path: str, header: dict, arrays: dict[str, np.ndarray]) -> None:
-    """Write the archive to a temporary file beside ``path``, fsync it, then rename it over ``path``.
+    """Write the archive atomically (see :mod:`minikeras_core._atomic`): the previous file stays whole until the rename."""
 
-    The temporary file's name carries the writer's process id (``.NAME.PID.XXXX.tmp``); one
-    left by a writer that was killed is removed by the next save to the same path.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    _remove_stale_temporaries(directory, os.path.basename(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.{os.getpid()}.", suffix=".tmp")
-    try:
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it 0600; give it a normal file's mode
-        with os.fdopen(handle, "wb") as raw:
-            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as archive:
-                archive.writestr(HEADER, json.dumps(header, indent=1))
-                for member, array in arrays.items():
-                    with archive.open(member, "w", force_zip64=array.nbytes > 2**30) as stream:
-                        np.lib.format.write_array(stream, np.ascontiguousarray(array), allow_pickle=False)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
-    _fsync_directory(directory)
+    def write(raw: Any) -> None:
+        with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr(HEADER, json.dumps(header, indent=1))
+            for member, array in arrays.items():
+                with archive.open(member, "w", force_zip64=array.nbytes > 2**30) as stream:
+                    np.lib.format.write_array(stream, np.ascontiguousarray(array), allow_pickle=False)
 
-
-def _remove_stale_temporaries(directory: str, name: str) -> None:
-    """Remove ``.NAME.PID.*.tmp`` files of ``name`` whose writer process no longer runs (an interrupted save)."""
-    prefix = f".{name}."
-    try:
-        entries = os.listdir(directory)
-    except OSError:
-        return
-    for entry in entries:
-        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
-            continue
-        pid = entry[len(prefix) :].split(".", 1)[0]
-        if pid.isdigit() and (int(pid) == os.getpid() or _process_alive(int(pid))):
-            continue  # a save in progress, here or in another process
-        try:
-            os.remove(os.path.join(directory, entry))
-        except OSError:
-            pass
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists, owned by someone else
-    return True
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_directory(directory: str) -> None:
-    # Make the rename itself durable where the platform allows it (POSIX); best effort elsewhere.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    write_atomically(path, write)
 
 
 # -- reading ----------------------------------------------------------------------------------
