@@ -23,6 +23,9 @@ _RETIRED_FLAGS = {
     "need_input_grad": "accept need_input_grad=True as an argument of call_backward instead",
 }
 
+#: Types of attribute values that cannot hold an array (skipped by ``Layer._owns_output``).
+_PLAIN = frozenset({int, float, bool, str, type(None)})
+
 
 class Layer(Weights, Plugin, ABC):
     """A layer maps ``X`` of shape ``(batch, *input_shape)`` to ``(batch, *output_shape)``.
@@ -186,9 +189,17 @@ class Layer(Weights, Plugin, ABC):
         """Whether ``Z`` is a fresh array of ``call``'s that nothing else refers to (so it may be overwritten)."""
         if not isinstance(Z, np.ndarray) or not Z.flags.writeable or np.may_share_memory(Z, X):
             return False
-        for value in vars(self).values():
-            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else (value,)
-            if any(isinstance(item, np.ndarray) and np.may_share_memory(item, Z) for item in items):
+        # This runs at every forward, and a layer holds dozens of attributes, mostly numbers and tuples of
+        # them: the loop skips those by their exact type before asking anything costlier.
+        for name, value in vars(self).items():
+            kind = type(value)
+            if kind in _PLAIN or name == "_init_arguments":  # the core's record of arguments: a layer keeps its own copy
+                continue
+            if kind is tuple or kind is list or kind is dict or isinstance(value, (tuple, list, dict)):
+                for item in value.values() if isinstance(value, dict) else value:
+                    if type(item) not in _PLAIN and isinstance(item, np.ndarray) and np.may_share_memory(item, Z):
+                        return False
+            elif isinstance(value, np.ndarray) and np.may_share_memory(value, Z):
                 return False
         return True
 

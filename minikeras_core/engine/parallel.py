@@ -77,8 +77,8 @@ def train_in_parts(
     multiplies the batch's mean loss (a process's share of a global batch), and ``first_row`` is
     where ``X`` starts in that global batch, so each rank's rows draw their own noise.
     """
-    bounds = split(len(X), min(workers.parts, parts_for(layers, len(X), training=True)))
-    whole = [not getattr(layer, "parallel_training", True) for layer in layers]
+    bounds = [(0, len(X))] if workers.parts < 2 else split(len(X), min(workers.parts, parts_for(layers, len(X), training=True)))
+    whole = [] if len(bounds) == 1 else [not getattr(layer, "parallel_training", True) for layer in layers]
     if len(bounds) == 1 or (any(whole) and any(type(layer).compute_mask is not Layer.compute_mask for layer in layers)):
         return step.train_step(layers, loss, X, y, scale, noise=(noise_key, first_row))  # masks across whole-batch layers: one piece
     stacks = [(layers, grads), *replicas.get(len(bounds) - 1)]
@@ -155,7 +155,7 @@ def _train_in_runs(layers: list[Layer], whole: list[bool], loss: Loss, X: np.nda
 
 def forward_in_parts(layers: list[Layer], X: np.ndarray, workers: Workers) -> np.ndarray:
     """``step.forward(layers, X)`` for prediction, with ``X`` cut into parts that go through the layers at once."""
-    bounds = split(len(X), min(workers.parts, parts_for(layers, len(X), training=False)))
+    bounds = [(0, len(X))] if workers.parts < 2 else split(len(X), min(workers.parts, parts_for(layers, len(X), training=False)))
     if len(bounds) == 1:
         return step.forward(layers, X)
     outputs = np.empty((len(X),) + layers[-1].output_shape, dtype=layers[-1].dtype)

@@ -156,10 +156,9 @@ class Trainer(Evaluator):
                         size, first_row = distributed.batch_rows(strategy, len(X_batch))
                     loss, y_pred = self._train_batch(X_batch, y_batch, workers, noise_base, len(X_batch) / size, events, first_row)
                     sums = [loss * len(X_batch), *(m(y_pred, y_batch) * len(X_batch) if len(X_batch) else 0.0 for m in self.metrics)]
-                    totals += distributed.global_sums(strategy, sums)
+                    totals += distributed.global_sums(strategy, sums) if strategy is not None else sums
                     seen += size
-                    running = totals.copy()
-                    events.batch_end(batch, lambda running=running, seen=seen: self._logs(running, seen))
+                    events.batch_end(batch, lambda totals=totals, seen=seen: self._logs(totals, seen))  # called at once, if anyone listens
                     if agree_per_batch:  # a callback's stop, on any rank, stops every rank
                         self.stop_training = bool(distributed.global_sums(strategy, [self.stop_training])[0])
                     if not math.isfinite(totals[0]):
