@@ -19,7 +19,8 @@ does everything that does not depend on the cell:
 - the output (every state, in reading order, with ``return_sequences``; else the last) and its gradient.
 
 A cell implements ``_forward(Xt, M, m, r, training)``, returning the states ``H`` ``(timesteps, n,
-units)`` and keeping what its backward needs, and ``_backward(dH, dh, need_input_grad)``: ``dH`` is the
+units)`` (predicting without ``return_sequences``, the last alone may come: ``(1, n, units)``) and
+keeping what its backward needs, and ``_backward(dH, dh, need_input_grad)``: ``dH`` is the
 gradient reaching each step's output ``(timesteps, n, units)`` (or ``None``), ``dh`` the last state's
 (or ``None``); it writes the weight gradients and returns ``dL/dXt`` (or ``None``). ``M`` is the mask
 ``(timesteps, n, 1)`` or ``None``; ``m`` and ``r`` are ``(count, n, features)`` / ``(count, n, units)`` or ``None``.

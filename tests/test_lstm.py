@@ -172,6 +172,27 @@ def test_a_masked_step_keeps_the_states_and_gets_no_gradient(kwargs):
     assert (layer.compute_mask(X, MASK) is MASK) == layer.return_sequences
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"return_sequences": True, "go_backwards": True}, {"activation": "relu"}])
+def test_prediction_over_many_chunks_of_steps_equals_the_plain_loop(kwargs):
+    """Predicting keeps two steps of state and projects the input a chunk of steps at a time (its memory does not grow
+    with the sequence): over 37 steps, with masked steps, the numbers are the loop's and training's."""
+    from minikeras_plugins import lstm as module
+
+    rng = np.random.default_rng(11)
+    steps = 2 * module._INFERENCE_CHUNK + 5
+    layer = built("lstm", (steps, 3), units=4, **kwargs)
+    X = rng.standard_normal((3, steps, 3))
+    mask = rng.random((3, steps)) > 0.3
+    p = layer.params
+    loop = lstm_loop(X, p["kernel"], p["recurrent_kernel"], p["bias"], layer.go_backwards, steps_mask=mask)
+    if kwargs.get("activation") == "relu":  # the loop knows Keras's activations only: training's pass is the reference
+        loop = layer.call(X, True, mask=mask)
+    elif not layer.return_sequences:
+        loop = loop[:, -1]
+    np.testing.assert_allclose(layer.call(X, False, mask=mask), loop, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(layer.call(X, False), layer.call(X, True), rtol=1e-12, atol=1e-14)
+
+
 def test_leading_padding_masked_gives_the_unpadded_sequences_state():
     rng = np.random.default_rng(4)
     layer = built("lstm", (6, 2), units=3)

@@ -11,6 +11,9 @@ from minikeras_core.initializers import get_initializer
 from minikeras_core.recurrence import Recurrent, keep_masked, one_blas_thread, split_masked
 from minikeras_core.registry import is_registered_as
 
+#: Time steps projected at once when predicting (training projects all of them: backward needs every one).
+_INFERENCE_CHUNK = 16
+
 
 class LSTM(Recurrent):
     """Over ``X`` of shape ``(n, timesteps, features)``, with ``h_0 = c_0 = 0`` and ``z_t = x_t W + h_{t-1} U + b``
@@ -87,43 +90,50 @@ class LSTM(Recurrent):
         order, scale = self._layout()
         m, r = (k if k is None or len(k) == 1 else k[[3, 0, 1, 2]] for k in (m, r))  # per-gate masks in the same order
         b, W = p["bias"][order] * scale if self.use_bias else None, p["kernel"][:, order] * scale
-        G = self._project(Xt, m, W, b)  # (t, n, 4 units): every step's input side in one product
-        steps, n = G.shape[:2]
-        Z = None if fast else np.empty_like(G)  # the pre-activations, for activations other than Keras's
+        steps, n = Xt.shape[:2]
+        # Training keeps every step for backward. Inference keeps two steps of state (the arrays below are indexed
+        # modulo their length) and projects the input a chunk of steps at a time: its memory does not grow with steps.
+        kept = steps if training else 1
+        chunk = steps if training else min(steps, _INFERENCE_CHUNK)
         # P[t] = [g_t, c_{t-1}] side by side, so that [i, f] * P[t] is one product; c_t is kept as P[t + 1]'s second half
-        P = np.empty((steps + 1, n, 2 * u), G.dtype)
+        P = np.empty((kept + 1, n, 2 * u), Xt.dtype)
         P[0, :, u:] = 0
-        TC, H = np.empty((2, steps, n, u), dtype=G.dtype)  # a(c_t) and h_t
-        U, step, two = p["recurrent_kernel"][:, order] * scale, np.empty((n, 4 * u), G.dtype), np.empty((n, 2 * u), G.dtype)
+        TC = np.empty((kept, n, u), Xt.dtype)  # a(c_t)
+        H = np.empty((steps if training or self.return_sequences else 2, n, u), Xt.dtype)  # h_t
+        U, step, two = p["recurrent_kernel"][:, order] * scale, np.empty((n, 4 * u), Xt.dtype), np.empty((n, 2 * u), Xt.dtype)
         with np.errstate(over="ignore"), one_blas_thread():  # exp(large) is inf, and 1 / (1 + inf) the sigmoid's 0
-            for t in range(steps):
-                z, g, c = G[t], P[t, :, :u], P[t + 1, :, u:]
-                if t:
-                    z += self._times_recurrent(H[t - 1], U, r, step)
-                if fast:
-                    np.exp(z, out=z)
-                    z += 1
-                    np.reciprocal(z, out=z)
-                    np.multiply(z[:, 3 * u :], 2, out=g)
-                    g -= 1
-                else:
-                    Z[t] = z
-                    for k in range(3):
-                        z[:, k * u : (k + 1) * u] = self.recurrent_activation(Z[t][:, k * u : (k + 1) * u])
-                    g[...] = self.cell_activation(Z[t][:, 3 * u :])
-                np.multiply(z[:, u : 3 * u], P[t], out=two)  # i g and f c_{t-1}
-                np.add(two[:, :u], two[:, u:], out=c)
-                if fast:
-                    np.tanh(c, out=TC[t])
-                else:
-                    TC[t] = self.cell_activation(c)
-                np.multiply(z[:, :u], TC[t], out=H[t])
-                if M is not None:
-                    keep_masked(c, P[t, :, u:] if t else None, M, t)
-                    keep_masked(H[t], H[t - 1] if t else None, M, t)
+            for first in range(0, steps, chunk):
+                G = self._project(Xt[first : first + chunk], m, W, b)  # (chunk, n, 4 units): the input side in one product
+                Z = None if fast else np.empty_like(G)  # the pre-activations, for activations other than Keras's
+                for t in range(first, first + len(G)):
+                    z, now, then, h = G[t - first], P[t % len(P)], P[(t + 1) % len(P)], H[t % len(H)]
+                    g, c, tc = now[:, :u], then[:, u:], TC[t % len(TC)]
+                    if t:
+                        z += self._times_recurrent(H[(t - 1) % len(H)], U, r, step)
+                    if fast:
+                        np.exp(z, out=z)
+                        z += 1
+                        np.reciprocal(z, out=z)
+                        np.multiply(z[:, 3 * u :], 2, out=g)
+                        g -= 1
+                    else:
+                        Z[t - first] = z
+                        for k in range(3):
+                            z[:, k * u : (k + 1) * u] = self.recurrent_activation(Z[t - first][:, k * u : (k + 1) * u])
+                        g[...] = self.cell_activation(Z[t - first][:, 3 * u :])
+                    np.multiply(z[:, u : 3 * u], now, out=two)  # i g and f c_{t-1}
+                    np.add(two[:, :u], two[:, u:], out=c)
+                    if fast:
+                        np.tanh(c, out=tc)
+                    else:
+                        tc[...] = self.cell_activation(c)
+                    np.multiply(z[:, :u], tc, out=h)
+                    if M is not None:
+                        keep_masked(c, now[:, u:] if t else None, M, t)
+                        keep_masked(h, H[(t - 1) % len(H)] if t else None, M, t)
         if training:
             self._cache = (Xt, G, Z, P, TC, H, m, r)
-        return H
+        return H if len(H) == steps else H[(steps - 1) % len(H)][None]
 
     def _backward(self, dH: np.ndarray | None, dh: np.ndarray | None, need_input_grad: bool) -> np.ndarray | None:
         p, g, u, M, fast = self.params, self.grads, self.units, self._M, self._fast
