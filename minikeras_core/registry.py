@@ -18,40 +18,9 @@ from typing import Any
 import importlib_metadata
 
 from .errors import PluginConflictError, PluginLoadError, PluginTypeError, UnknownPluginError
+from .kinds import KindSpec, kind_of, kind_spec, kinds, normalize_name, register_kind  # noqa: F401 (kinds, register_kind: re-exported)
 
 AUTOLOAD_ENV = "MINIKERAS_DISABLE_PLUGIN_AUTOLOAD"
-
-
-@dataclass(frozen=True)
-class KindSpec:
-    """A kind of plugin: its entry-point group and the base class its plugins must subclass."""
-
-    kind: str
-    group: str
-    base: type
-
-
-_KINDS: dict[str, KindSpec] = {}
-
-
-def register_kind(kind: str, group: str, base: type) -> None:
-    """Declare a kind of plugin found in the entry-point group ``group``.
-
-    Each protocol module declares its own kind when it is imported (``layer.py`` declares
-    ``"layer"``), so the registry itself depends on none of them.
-    """
-    _KINDS[kind] = KindSpec(kind, group, base)
-
-
-def kinds() -> dict[str, KindSpec]:
-    """Every declared kind of plugin by name, in the order they were declared."""
-    return dict(_KINDS)
-
-
-def kind_of(cls: type) -> str | None:
-    """The kind whose base class ``cls`` (a class or an instance's class) subclasses, or ``None``."""
-    cls = cls if isinstance(cls, type) else type(cls)
-    return next((spec.kind for spec in _KINDS.values() if issubclass(cls, spec.base)), None)
 
 
 @dataclass(frozen=True)
@@ -80,22 +49,6 @@ class PluginInfo:
 def autoload_enabled() -> bool:
     """Whether installed entry points are read (``MINIKERAS_DISABLE_PLUGIN_AUTOLOAD`` unset or empty)."""
     return os.environ.get(AUTOLOAD_ENV, "").strip().lower() in ("", "0", "false", "no")
-
-
-def kind_spec(kind: str) -> KindSpec:
-    """Return the spec of ``kind``; plurals (``"layers"``) are accepted."""
-    key = str(kind).lower()
-    for suffix in ("es", "s"):  # "losses", "layers"
-        if key not in _KINDS and key.endswith(suffix) and key[: -len(suffix)] in _KINDS:
-            key = key[: -len(suffix)]
-    if key not in _KINDS:
-        raise ValueError(f"kind: got {kind!r}, expected one of {sorted(_KINDS)}")
-    return _KINDS[key]
-
-
-def normalize_name(name: str) -> str:
-    """A name as the registry compares it: lower case, without ``_`` and ``-`` (``"Max_Pool-2D"`` -> ``"maxpool2d"``)."""
-    return str(name).lower().replace("_", "").replace("-", "")
 
 
 _normalize = normalize_name
@@ -135,7 +88,7 @@ class Registry:
         if kind not in self._entry_cache:
             seen: set[tuple] = set()
             infos = []
-            for ep in importlib_metadata.entry_points(group=_KINDS[kind].group):
+            for ep in importlib_metadata.entry_points(group=kind_spec(kind).group):
                 dist = getattr(ep, "dist", None)
                 dist_name = dist.metadata["Name"] if dist is not None else None
                 key = (ep.name, ep.value, _normalize(dist_name or ""))
@@ -227,7 +180,7 @@ class Registry:
                     f"'{info.name} = {info.target}' of distribution {info.origin} raised "
                     f"{type(err).__name__}: {err}"
                 ) from err
-            _check_type(_KINDS[info.kind], info.name, obj, info.origin)
+            _check_type(kind_spec(info.kind), info.name, obj, info.origin)
             self._loaded[cache_key] = obj
         return self._loaded[cache_key]
 
@@ -240,8 +193,8 @@ class Registry:
         cls = obj if isinstance(obj, type) else type(obj)
         kind = kind_of(cls)
         if kind is None:
-            raise TypeError(f"{cls.__name__} is not a plugin of any kind {sorted(_KINDS)}")
-        spec = _KINDS[kind]
+            raise TypeError(f"{cls.__name__} is not a plugin of any kind {sorted(kinds())}")
+        spec = kind_spec(kind)
         target = f"{cls.__module__}:{cls.__qualname__}"
         names = sorted(i.name for i in self.infos(spec.kind) if i.obj is cls or (i.obj is None and i.target == target))
         # the name spelling the class's own (random_normal for RandomNormal), else the first alphabetically
@@ -351,7 +304,7 @@ def list_plugins(kind: str | None = None) -> dict[str, list[str]] | list[str]:
     """The registered names of ``kind``, or of every kind as a dict when ``kind`` is None; imports nothing."""
     if kind is not None:
         return REGISTRY.names(kind)
-    return {k: REGISTRY.names(k) for k in _KINDS}
+    return {k: REGISTRY.names(k) for k in kinds()}
 
 
 def register(kind: str, name: str | None = None, obj: type | None = None, *, override: bool = False):

@@ -9,7 +9,8 @@ import pytest
 
 from minikeras_core import ElementwiseActivation, Loss, register
 from minikeras_core.cli import main
-from minikeras_core.registry import _KINDS, REGISTRY, KindSpec, kind_spec
+from minikeras_core.kinds import _KINDS, KindSpec
+from minikeras_core.registry import REGISTRY, kind_spec
 from minikeras_core.scaffold import TEMPLATES, render
 from minikeras_core.testing import CHECKED_KINDS, SKIPPED, all_check_names, run_checks
 
