@@ -1,4 +1,4 @@
-"""Errors raised by the registry, each naming the plugin, its kind and what to do."""
+"""Errors of Mini-Keras: the registry's, each naming the plugin, its kind and what to do, and the file format's."""
 
 
 class PluginError(Exception):
@@ -19,3 +19,7 @@ class PluginLoadError(PluginError, ImportError):
 
 class PluginTypeError(PluginError, TypeError):
     """A plugin is not of the kind its entry-point group promises."""
+
+
+class SaveFormatError(ValueError):
+    """A file is not a readable Mini-Keras file: foreign, truncated, corrupt or of an unknown format version."""

@@ -20,60 +20,17 @@ problem into a :class:`SaveFormatError` naming the file.
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import zipfile
 from typing import Any
 
-import numpy as np
-
-from ._atomic import write_atomically
+from ._archive import FORMAT, FORMAT_VERSION, HEADER, Archive, ArrayStore, write_archive  # noqa: F401 (HEADER re-exported)
 from ._version import __version__
-from .errors import UnknownPluginError
+from .errors import SaveFormatError, UnknownPluginError
 from .registry import REGISTRY, get, has_plugin, registered_name
-
-FORMAT = "minikeras"
-FORMAT_VERSION = 1
-HEADER = "minikeras.json"
-_ZIP_MAGIC = b"PK\x03\x04"
-
-
-class SaveFormatError(ValueError):
-    """A file is not a readable Mini-Keras file: foreign, truncated, corrupt or of an unknown format version."""
 
 
 # -- writing ----------------------------------------------------------------------------------
-class _ArrayStore:
-    """Collects the arrays of one file and hands out their member names."""
-
-    def __init__(self) -> None:
-        self.arrays: dict[str, np.ndarray] = {}
-
-    def add(self, array: np.ndarray) -> str:
-        array = np.asarray(array)
-        if array.dtype.kind not in "fiub":
-            raise TypeError(f"save: only numeric arrays can be saved, got dtype {array.dtype}")
-        member = f"arrays/{len(self.arrays):05d}.npy"
-        self.arrays[member] = array
-        return member
-
-    def encode(self, value: Any) -> Any:
-        """``value`` as JSON, each array replaced by ``{"__array__": member}``."""
-        if isinstance(value, np.ndarray):
-            return {"__array__": self.add(value)}
-        if isinstance(value, dict):
-            return {str(k): self.encode(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self.encode(v) for v in value]
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, np.dtype):
-            return value.name
-        return value
-
-
-def _weights_index(model: Any, store: _ArrayStore) -> list[dict]:
+def _weights_index(model: Any, store: ArrayStore) -> list[dict]:
     index = []
     for layer in model.flat_layers:
         for key, value in zip(layer.params, layer.get_weights()):
@@ -81,7 +38,7 @@ def _weights_index(model: Any, store: _ArrayStore) -> list[dict]:
     return index
 
 
-def _header(model: Any, content: str, store: _ArrayStore) -> dict:
+def _header(model: Any, content: str, store: ArrayStore) -> dict:
     header: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -101,118 +58,17 @@ def _header(model: Any, content: str, store: _ArrayStore) -> dict:
 
 def save_model(model: Any, path: Any) -> None:
     """Write ``model`` (architecture, weights, compile settings, optimizer and generator state) to ``path``."""
-    store = _ArrayStore()
-    _write_archive(os.fspath(path), _header(model, "model", store), store.arrays)
+    store = ArrayStore()
+    write_archive(os.fspath(path), _header(model, "model", store), store.arrays)
 
 
 def save_weights(model: Any, path: Any) -> None:
     """Write only ``model``'s weights (with the architecture for checking) to ``path``."""
-    store = _ArrayStore()
-    _write_archive(os.fspath(path), _header(model, "weights", store), store.arrays)
-
-
-def _write_archive(path: str, header: dict, arrays: dict[str, np.ndarray]) -> None:
-    """Write the archive atomically (see :mod:`minikeras_core._atomic`): the previous file stays whole until the rename."""
-
-    def write(raw: Any) -> None:
-        with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED) as archive:
-            archive.writestr(HEADER, json.dumps(header, indent=1))
-            for member, array in arrays.items():
-                with archive.open(member, "w", force_zip64=array.nbytes > 2**30) as stream:
-                    np.lib.format.write_array(stream, np.ascontiguousarray(array), allow_pickle=False)
-
-    write_atomically(path, write)
+    store = ArrayStore()
+    write_archive(os.fspath(path), _header(model, "weights", store), store.arrays)
 
 
 # -- reading ----------------------------------------------------------------------------------
-class _Archive:
-    """An opened Mini-Keras file: its checked header and its arrays, read without pickle."""
-
-    def __init__(self, path: Any) -> None:
-        self.path = os.fspath(path)
-        if not os.path.isfile(self.path):
-            raise FileNotFoundError(f"{self.path}: no such file")
-        with open(self.path, "rb") as handle:
-            magic = handle.read(4)
-        if magic != _ZIP_MAGIC:
-            raise SaveFormatError(f"{self.path}: not a Mini-Keras file (not a zip archive); expected a file written by Sequential.save or save_weights")
-        try:
-            self.zip = zipfile.ZipFile(self.path)
-            names = set(self.zip.namelist())
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-            raise SaveFormatError(f"{self.path}: the file is truncated or corrupt ({err})") from None
-        if HEADER not in names:
-            raise SaveFormatError(f"{self.path}: a zip archive but not a Mini-Keras file (it has no {HEADER} member)")
-        try:
-            header = json.loads(self.zip.read(HEADER).decode("utf-8"))
-        except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError, ValueError) as err:
-            raise SaveFormatError(f"{self.path}: the file is corrupt: its header cannot be read ({err})") from None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise SaveFormatError(f"{self.path}: not a Mini-Keras file (its {HEADER} does not declare format {FORMAT!r})")
-        version = header.get("format_version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise SaveFormatError(f"{self.path}: the file is corrupt: format_version is {version!r}, expected an integer")
-        if version != FORMAT_VERSION:
-            newer = version > FORMAT_VERSION
-            raise SaveFormatError(
-                f"{self.path}: written in Mini-Keras file format version {version} "
-                f"(by minikeras {header.get('minikeras_version', '?')}); this minikeras reads format version {FORMAT_VERSION}"
-                + ("; upgrade minikeras-core to read it" if newer else "; re-save it with a matching minikeras version")
-            )
-        self.header = header
-
-    def close(self) -> None:
-        self.zip.close()
-
-    def __enter__(self) -> _Archive:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def field(self, key: str) -> Any:
-        if key not in self.header:
-            raise SaveFormatError(f"{self.path}: the file is corrupt: its header has no {key!r}")
-        return self.header[key]
-
-    def array(self, member: Any) -> np.ndarray:
-        if not isinstance(member, str):
-            raise SaveFormatError(f"{self.path}: the file is corrupt: bad array reference {member!r}")
-        try:
-            data = self.zip.read(member)  # checks the member's CRC
-            array = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
-        except KeyError:
-            raise SaveFormatError(f"{self.path}: the file is corrupt: array {member!r} is missing") from None
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-            raise SaveFormatError(f"{self.path}: the file is corrupt: array {member!r} cannot be read ({err})") from None
-        if array.dtype.kind not in "fiub":
-            raise SaveFormatError(f"{self.path}: the file is corrupt: array {member!r} has non-numeric dtype {array.dtype}")
-        return array
-
-    def decode(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            if set(value) == {"__array__"}:
-                return self.array(value["__array__"])
-            return {k: self.decode(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.decode(v) for v in value]
-        return value
-
-    def weights(self) -> list[tuple[dict, np.ndarray]]:
-        index = self.field("weights")
-        if not isinstance(index, list):
-            raise SaveFormatError(f"{self.path}: the file is corrupt: 'weights' is not a list")
-        pairs = []
-        for entry in index:
-            if not isinstance(entry, dict) or "array" not in entry:
-                raise SaveFormatError(f"{self.path}: the file is corrupt: bad weight entry {entry!r}")
-            array = self.array(entry["array"])
-            if list(array.shape) != list(entry.get("shape", array.shape)):
-                raise SaveFormatError(f"{self.path}: the file is corrupt: weight {entry.get('layer')}/{entry.get('name')} has shape {array.shape}, its index says {entry.get('shape')}")
-            pairs.append((entry, array))
-        return pairs
-
-
 def _required_plugins(header: dict) -> list[tuple[str, str]]:
     """The ``(kind, name)`` of every plugin the header names at top level (layers, their activations, loss, optimizer, metrics)."""
     needed = []
@@ -241,7 +97,7 @@ def _required_plugins(header: dict) -> list[tuple[str, str]]:
 
 
 
-def _check_plugins(archive: _Archive) -> None:
+def _check_plugins(archive: Archive) -> None:
     for kind, name in _required_plugins(archive.header):
         try:
             REGISTRY.find(kind, name)
@@ -257,7 +113,7 @@ def load_model(path: Any, compile: bool = True) -> Any:
     (with ``compile``) the loss, optimizer with its state, metrics and the shuffling generator's state,
     so that ``fit`` continues exactly where it stopped.
     """
-    with _Archive(path) as archive:
+    with Archive(path) as archive:
         if archive.field("content") != "model":
             raise SaveFormatError(
                 f"{archive.path}: holds only weights (written by save_weights); build the model and call load_weights, or save it with model.save"
@@ -292,7 +148,7 @@ def load_model(path: Any, compile: bool = True) -> Any:
     return model
 
 
-def _set_weights(model: Any, archive: _Archive) -> None:
+def _set_weights(model: Any, archive: Archive) -> None:
     pairs = archive.weights()
     expected = [(layer.name, key, layer.params[key].shape) for layer in model.flat_layers for key in layer.params]
     got = [(entry.get("layer"), entry.get("name"), tuple(array.shape)) for entry, array in pairs]
@@ -307,5 +163,5 @@ def _set_weights(model: Any, archive: _Archive) -> None:
 
 def load_weights(model: Any, path: Any) -> None:
     """Set ``model``'s weights from a file ``save_weights`` or ``save`` wrote; weight names and shapes must match."""
-    with _Archive(path) as archive:
+    with Archive(path) as archive:
         _set_weights(model, archive)
