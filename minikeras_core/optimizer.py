@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
-from abc import ABC, ABCMeta, abstractmethod
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
 
 from ._config import Plugin
+from ._optimizer_arguments import COMMON_ARGUMENTS, OptimizerMeta, optional_non_negative, set_common_arguments
 from .arguments import positive_number
 from .registry import register_kind
 
-#: The arguments every Keras 3 optimizer takes after its own, in Keras's order.
-COMMON_ARGUMENTS = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum",
-                    "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps", "name")
 ACCUMULATOR = "gradient_accumulator"  # the state key of the gradient sum under gradient_accumulation_steps
 
 
-class _OptimizerMeta(ABCMeta):
-    """Lets every optimizer take Keras's common arguments, also one whose ``__init__`` does not list them.
-
-    A third party's ``__init__(self, learning_rate=0.01, beta=0.5)`` that calls
-    ``super().__init__(learning_rate)`` still accepts ``clipnorm=1.0``: the arguments of
-    ``COMMON_ARGUMENTS`` it neither lists nor takes through ``**kwargs`` are set after it ran.
-    """
-
-    def __call__(cls, *args: Any, **kwargs: Any):
-        parameters = inspect.signature(cls.__init__).parameters
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-            return super().__call__(*args, **kwargs)
-        common = {key: kwargs.pop(key) for key in COMMON_ARGUMENTS if key in kwargs and key not in parameters}
-        optimizer = super().__call__(*args, **kwargs)
-        if common:
-            optimizer._set_common_arguments({**{k: getattr(optimizer, k) for k in COMMON_ARGUMENTS}, **common})
-            optimizer._init_arguments.update(common)
-        return optimizer
-
-
-class Optimizer(Plugin, ABC, metaclass=_OptimizerMeta):
+class Optimizer(Plugin, ABC, metaclass=OptimizerMeta):
     """An optimizer updates a list of weight arrays in place from their gradients.
 
     Implement ``update(param, grad, state)`` for one weight: change ``param`` in place using
@@ -90,31 +67,9 @@ class Optimizer(Plugin, ABC, metaclass=_OptimizerMeta):
         self.learning_rate = positive_number(learning_rate, "learning_rate", owner)
         self.iterations = 0
         self.state: list[dict[str, np.ndarray]] = []
-        self._set_common_arguments(dict(zip(COMMON_ARGUMENTS, (
+        set_common_arguments(self, dict(zip(COMMON_ARGUMENTS, (
             weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema, ema_momentum, ema_overwrite_frequency,
             loss_scale_factor, gradient_accumulation_steps, name))))
-
-    def _set_common_arguments(self, values: dict) -> None:
-        owner = type(self).__name__
-        clipping = {k: values[k] for k in ("clipnorm", "clipvalue", "global_clipnorm") if values[k] is not None}
-        if len(clipping) > 1:
-            raise ValueError(f"{owner}: only one of clipnorm, clipvalue and global_clipnorm can be set, got {clipping}")
-        for key in ("weight_decay", "clipvalue", "global_clipnorm"):
-            setattr(self, key, _optional_non_negative(values[key], key, owner))
-        self.clipnorm = values["clipnorm"]
-        if values["use_ema"]:
-            raise NotImplementedError(f"{owner}: use_ema={values['use_ema']!r}: a moving average of the weights is not supported; expected False")
-        if values["loss_scale_factor"] is not None:
-            raise NotImplementedError(f"{owner}: loss_scale_factor={values['loss_scale_factor']!r}: Mini-Keras does no loss scaling; expected None")
-        self.ema_momentum, self.ema_overwrite_frequency = values["ema_momentum"], values["ema_overwrite_frequency"]
-        steps = values["gradient_accumulation_steps"]
-        if steps and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2):
-            raise ValueError(f"{owner}: gradient_accumulation_steps: expected an integer >= 2 or None, got {steps!r}")
-        self.gradient_accumulation_steps = int(steps) if steps else None
-        name = values["name"]
-        if name is not None and not isinstance(name, str):
-            raise ValueError(f"{owner}: name: expected a string or None, got {name!r}")
-        self.name = name if name is not None else owner.lower()
 
     @property
     def clipnorm(self) -> float | None:
@@ -123,7 +78,7 @@ class Optimizer(Plugin, ABC, metaclass=_OptimizerMeta):
 
     @clipnorm.setter
     def clipnorm(self, value: float | None) -> None:
-        self._clipnorm = _optional_non_negative(value, "clipnorm", type(self).__name__)
+        self._clipnorm = optional_non_negative(value, "clipnorm", type(self).__name__)
         if self._clipnorm:
             self.elementwise = False  # shadows the class's declaration for this instance
         else:
@@ -238,19 +193,6 @@ class Optimizer(Plugin, ABC, metaclass=_OptimizerMeta):
 
 
 register_kind("optimizer", "minikeras.optimizers", Optimizer)
-
-
-def _optional_non_negative(value: Any, argument: str, owner: str) -> float | None:
-    """``None``, or ``value`` as a finite ``float`` >= 0."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not (math.isfinite(number) and number >= 0):
-        raise ValueError(f"{owner}: {argument}: expected None or a number >= 0, got {value!r}")
-    return number
 
 
 class ScratchBuffers:
