@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 from _layer_checks import built, check_gradients, check_skips_input_grad
+from _recurrent import MASK, case_id, check_against_keras, check_gradients_in_training, keras_cases, toy_reviews
 from conftest import numerical_gradient
-from test_lstm import MASK, case_id, check_against_keras, check_gradients_in_training, keras_cases, toy_reviews
 
 import minikeras_core as mk
 from minikeras_core import Sequential, get

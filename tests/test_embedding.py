@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 from _layer_checks import built
-from test_lstm import case_id, check_against_keras, keras_cases
+from _recurrent import case_id, check_against_keras, keras_cases
 
 import minikeras_core as mk
 from minikeras_core import Sequential, get
