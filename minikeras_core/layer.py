@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import noise
+from . import _ownership, noise
 from ._config import Plugin
 from .activation import Activation, ElementwiseActivation, derives_from_output
 from .arguments import as_shape
@@ -22,10 +22,6 @@ _RETIRED_FLAGS = {
     "activation_in_place": "the core now sees for itself when an activation may overwrite call()'s output",
     "need_input_grad": "accept need_input_grad=True as an argument of call_backward instead",
 }
-
-#: Types of attribute values that cannot hold an array (skipped by ``Layer._owns_output``).
-_PLAIN = frozenset({int, float, bool, str, type(None)})
-
 
 class Layer(Weights, Plugin, ABC):
     """A layer maps ``X`` of shape ``(batch, *input_shape)`` to ``(batch, *output_shape)``.
@@ -170,13 +166,14 @@ class Layer(Weights, Plugin, ABC):
     def _activate(self, X: np.ndarray, Z: np.ndarray, training: bool) -> np.ndarray:
         """``Y = activation(Z)``, keeping what the activation's backward needs when training.
 
-        An element-wise activation overwrites ``Z`` (``eval_inplace``) when nothing else can see
-        ``Z``: it is a writeable array sharing no memory with ``X``, the weights, or any array
-        the layer holds. While training that also needs a derivative from the output alone,
+        An element-wise activation overwrites a large ``Z`` (``eval_inplace``) when nothing else
+        can see ``Z``: it is a writeable array sharing no memory with ``X``, the weights, or any
+        array the layer holds. While training that also needs a derivative from the output alone,
         and then only ``Y`` is kept: one output-sized array less to write and keep.
         """
         activation = self.activation
-        in_place = isinstance(activation, ElementwiseActivation) and self._owns_output(X, Z)
+        in_place = (isinstance(activation, ElementwiseActivation) and np.size(Z) >= _ownership.MIN_IN_PLACE_SIZE
+                    and _ownership.owns_output(self, X, Z))
         if not training:
             return activation.eval_inplace(Z) if in_place else activation(Z)
         if in_place and derives_from_output(activation):
@@ -184,24 +181,6 @@ class Layer(Weights, Plugin, ABC):
             return self._Y
         self._Z, self._Y = Z, activation(Z)
         return self._Y
-
-    def _owns_output(self, X: np.ndarray, Z: np.ndarray) -> bool:
-        """Whether ``Z`` is a fresh array of ``call``'s that nothing else refers to (so it may be overwritten)."""
-        if not isinstance(Z, np.ndarray) or not Z.flags.writeable or np.may_share_memory(Z, X):
-            return False
-        # This runs at every forward, and a layer holds dozens of attributes, mostly numbers and tuples of
-        # them: the loop skips those by their exact type before asking anything costlier.
-        for name, value in vars(self).items():
-            kind = type(value)
-            if kind in _PLAIN or name == "_init_arguments":  # the core's record of arguments: a layer keeps its own copy
-                continue
-            if kind is tuple or kind is list or kind is dict or isinstance(value, (tuple, list, dict)):
-                for item in value.values() if isinstance(value, dict) else value:
-                    if type(item) not in _PLAIN and isinstance(item, np.ndarray) and np.may_share_memory(item, Z):
-                        return False
-            elif isinstance(value, np.ndarray) and np.may_share_memory(value, Z):
-                return False
-        return True
 
     def backward(self, grad_out: np.ndarray, *, need_input_grad: bool = True, through_activation: bool = True) -> np.ndarray | None:
         """Return ``dL/dX`` for the last ``forward(X, training=True)``, keeping weight gradients in ``grads``.
@@ -278,8 +257,6 @@ def _parameters(function: Any) -> Any:
         return inspect.signature(function).parameters
     except (TypeError, ValueError):
         return {}
-
-
 
 
 register_kind("layer", "minikeras.layers", Layer)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
 import minikeras_core as mk
+from minikeras_core._ownership import MIN_IN_PLACE_SIZE, in_place_at_any_size
 from minikeras_core.engine import step
 from minikeras_core.engine.flat import FlatBuffer, can_flatten
 
@@ -200,7 +203,8 @@ def test_output_only_activations_overwrite_z_while_training(activation, in_place
     rng = np.random.default_rng(0)
     layer = mk.Sequential(dtype="float64", seed=0).add("dense", units=4, activation=activation, input_size=(3,))
     X, G = rng.standard_normal((5, 3)), rng.standard_normal((5, 4))
-    Y = layer.forward(X, training=True)
+    with in_place_at_any_size():  # 20 values: far below the size from which the core works in place by itself
+        Y = layer.forward(X, training=True)
     assert (layer._Z is None) == in_place and layer._Y is Y
     dX = layer.backward(G)
     assert layer._Z is None and layer._Y is None  # released by backward
@@ -230,3 +234,21 @@ def _flat_vector(m):
     bases = {id(p.base) for layer in m.layers for p in layer.params.values()}
     base = m.layers[0].params["kernel"].base
     return base if len(bases) == 1 and base is not None and base.ndim == 1 else None
+
+
+@pytest.mark.parametrize("samples", [MIN_IN_PLACE_SIZE // 64 - 1, MIN_IN_PLACE_SIZE // 64])
+def test_only_outputs_worth_it_are_overwritten_in_place(samples):
+    """Below MIN_IN_PLACE_SIZE values the ownership test costs more than it saves: Z is kept and Y is new; from it on, Z
+    becomes Y. Training gives the same numbers either way."""
+    rng = np.random.default_rng(1)
+    X, G = rng.standard_normal((samples, 8)), rng.standard_normal((samples, 64))
+    results = []
+    for any_size in (False, True):
+        layer = mk.Sequential(dtype="float64", seed=0).add("dense", units=64, activation="relu", input_size=(8,))
+        with in_place_at_any_size() if any_size else contextlib.nullcontext():
+            Y = layer.forward(X, training=True)
+        in_place = layer._Z is None
+        assert in_place == (any_size or samples * 64 >= MIN_IN_PLACE_SIZE)
+        results.append((Y.copy(), layer.backward(G), layer.grads["kernel"].copy()))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
