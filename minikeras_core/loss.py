@@ -48,7 +48,9 @@ class Loss(Plugin, ABC):
     def __call__(self, y_pred: np.ndarray, y_true: np.ndarray) -> float:
         """Return the mean loss, a Python float."""
         y_true = self.prepare_targets(y_pred, y_true)
-        return float(np.mean(self.per_sample(y_pred, y_true), dtype=np.float64))
+        per_sample = self.per_sample(y_pred, y_true)
+        # np.mean's own sum and division, without its Python-level wrapper (a tenth of a small model's loss)
+        return float(np.add.reduce(per_sample, axis=None, dtype=np.float64)) / max(np.size(per_sample), 1)
 
     def grad_input(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         """Return ``d mean_loss / d y_pred``, shape and dtype of ``y_pred``."""

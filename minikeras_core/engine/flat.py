@@ -31,6 +31,7 @@ class FlatBuffer:
         total = sum(layer.params[name].size for layer, name in weights)
         self.params, self.grads = np.empty(total, dtype), np.zeros(total, dtype)
         offset = 0
+        self._views = []  # (params dict, grads dict, name, weight view, gradient view) of every trainable weight
         for layer, name in weights:
             param = layer.params[name]
             stop = offset + param.size
@@ -40,15 +41,16 @@ class FlatBuffer:
             grad = self.grads[offset:stop].reshape(param.shape)
             grad[...] = layer.grads[name]
             layer.grads[name] = grad
+            self._views.append((layer.params, layer.grads, name, view, grad))
             offset = stop
         self.shapes = [layer.params[name].shape for layer, name in weights]
 
     def intact(self, layers: list[Layer]) -> bool:
-        """Whether every weight and gradient is still a view of the buffers (a deep copy or ``set_weights`` of new arrays breaks that)."""
-        return all(
-            layer.params[name].base is self.params and layer.grads[name].base is self.grads
-            for layer in layers
-            for name in layer.trainable_names()
+        """Whether every weight and gradient is still the view of the buffers made here (``set_weights`` of new arrays, a deep
+        copy or a change of which weights train breaks that). Asked before every step: identity tests only."""
+        trainable = sum(len(layer.trainable_names()) for layer in layers)
+        return trainable == len(self._views) and all(
+            params.get(name) is view and grads.get(name) is grad for params, grads, name, view, grad in self._views
         )
 
     def own_grads(self, layers: list[Layer]) -> np.ndarray:
