@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _layer_checks import built, check_gradients, check_skips_input_grad
+from _recurrent import check_gradients_in_training
 from conftest import numerical_gradient
 
 from minikeras_core import Sequential, get
@@ -152,17 +153,7 @@ def test_dropout_masks_are_one_per_sequence_and_train_exactly(rates):
     expected = reference_loop(X, p["kernel"], p["recurrent_kernel"], p["bias"], np.tanh, True, False, m, r)
     np.testing.assert_allclose(layer.forward(X, training=True), expected, rtol=1e-12, atol=1e-12)
     assert not np.allclose(layer.forward(X, training=False), expected)  # predicting uses no masks
-    G = rng.standard_normal((3, 5, 4))
-    layer.forward(X, training=True)
-    dX = layer.backward(G)
-    grads = {name: g.copy() for name, g in layer.grads.items()}
-
-    def loss() -> float:
-        return float(np.sum(G * layer.forward(X, training=True)))
-
-    np.testing.assert_allclose(dX, numerical_gradient(loss, X), rtol=1e-6, atol=1e-8)
-    for name, param in p.items():
-        np.testing.assert_allclose(grads[name], numerical_gradient(loss, param), rtol=1e-6, atol=1e-8, err_msg=name)
+    check_gradients_in_training(layer, X, rng)
 
 
 def test_weights_order_shapes_and_initialisation():
