@@ -64,3 +64,14 @@ def as_shape(shape: Any, argument: str, owner: str) -> tuple:
     if any(s <= 0 for s in result) or any(float(s) != float(t) for s, t in zip(result, shape)):
         raise ValueError(f"{owner}: {argument} must be a tuple of positive ints, got {shape!r}")
     return result
+
+
+def refuse_unsupported(owner: str, values: dict[str, Any], why: str) -> None:
+    """Raise a ``ValueError`` for the first of Keras's arguments ``values`` (name: value) not left at ``None``.
+
+    For arguments a layer takes because Keras's signature has them but cannot honour
+    (regularizers, constraints): ``why`` says what is missing, as ``"no regularizers or constraints"``.
+    """
+    for argument, value in values.items():
+        if value is not None:
+            raise ValueError(f"{owner}: {argument}={value!r} is not supported ({why}); leave it at its default")

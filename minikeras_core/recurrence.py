@@ -32,14 +32,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from .arguments import fraction, non_negative_int, positive_int
+from .arguments import fraction, non_negative_int, positive_int, refuse_unsupported
 from .engine import threads
 from .layer import Layer
 from .registry import get
+
+#: Time steps projected at once when predicting (see ``Recurrent._projected_chunks``).
+INFERENCE_CHUNK = 16
 
 
 class Recurrent(Layer):
@@ -59,10 +63,8 @@ class Recurrent(Layer):
         if kwargs.pop("implementation", 2) not in (1, 2):  # Keras's choice of products, the same numbers: accepted
             raise ValueError(f"{owner}: implementation: expected 1 or 2")
         super().__init__(**kwargs)  # no activation for the base: the recurrence applies its own
-        for argument, value in {**refused, "return_state": return_state or None, "stateful": stateful or None}.items():
-            if value is not None:
-                raise ValueError(f"{owner}: {argument}={value!r} is not supported (a Sequential layer has one output and "
-                                 f"no state between batches; there are no regularizers or constraints); leave it at its default")
+        refuse_unsupported(owner, {**refused, "return_state": return_state or None, "stateful": stateful or None},
+                           "a Sequential layer has one output and no state between batches; there are no regularizers or constraints")
         self.units = positive_int(units, "units", owner)
         self.cell_activation = get("activation", "linear" if activation is None else activation)
         self.dropout = fraction(dropout, "dropout", owner, include_one=True)
@@ -160,6 +162,22 @@ class Recurrent(Layer):
         else:
             dXt = sum((dA[..., cols] @ W[:, cols].T) * m[j] for j, cols in enumerate(self._columns(W.shape[1])))
         return dW, db, dXt
+
+    def _projected_chunks(self, Xt: np.ndarray, m: np.ndarray | None, W: np.ndarray, b: np.ndarray | None,
+                          training: bool) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first step, its chunk of _project)``: all steps at once when training (backward needs every one), else
+        ``INFERENCE_CHUNK`` steps at a time, so that prediction's memory does not grow with the sequence."""
+        chunk = len(Xt) if training else INFERENCE_CHUNK
+        for first in range(0, len(Xt), chunk):
+            yield first, self._project(Xt[first : first + chunk], m, W, b)
+
+    def _per_block(self, activation: Any, Z: np.ndarray) -> np.ndarray:
+        """``activation`` applied to each block of ``units`` columns of ``Z`` on its own (a softmax gate is per gate)."""
+        return np.concatenate([activation(Z[:, cols]) for cols in self._columns(Z.shape[1])], axis=1)
+
+    def _per_block_backward(self, activation: Any, Z: np.ndarray, grad: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """The gradient through ``_per_block(activation, Z)`` (``Y``), block by block."""
+        return np.concatenate([activation.backward(Z[:, c], grad[:, c], Y=Y[:, c]) for c in self._columns(Z.shape[1])], axis=1)
 
     # -- the recurrent side ---------------------------------------------------------------------
     def _times_recurrent(self, h: np.ndarray, U: np.ndarray, r: np.ndarray | None, out: np.ndarray) -> np.ndarray:

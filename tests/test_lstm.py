@@ -131,10 +131,10 @@ def test_a_masked_step_keeps_the_states_and_gets_no_gradient(kwargs):
 def test_prediction_over_many_chunks_of_steps_equals_the_plain_loop(kwargs):
     """Predicting keeps two steps of state and projects the input a chunk of steps at a time (its memory does not grow
     with the sequence): over 37 steps, with masked steps, the numbers are the loop's and training's."""
-    from minikeras_plugins import lstm as module
+    from minikeras_core.recurrence import INFERENCE_CHUNK
 
     rng = np.random.default_rng(11)
-    steps = 2 * module._INFERENCE_CHUNK + 5
+    steps = 2 * INFERENCE_CHUNK + 5
     layer = built("lstm", (steps, 3), units=4, **kwargs)
     X = rng.standard_normal((3, steps, 3))
     mask = rng.random((3, steps)) > 0.3

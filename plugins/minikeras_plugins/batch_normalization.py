@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from minikeras_core import Layer
-from minikeras_core.arguments import fraction, positive_number
+from minikeras_core.arguments import fraction, positive_number, refuse_unsupported
 
 #: Keras's backend.epsilon(), added to a masked batch's count of entries (its formula, kept for equal values).
 _MASK_EPSILON = 1e-7
@@ -54,12 +54,9 @@ class BatchNormalization(Layer):
                  renorm_momentum: float = 0.99, synchronized: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = type(self).__name__
-        refused = {"beta_regularizer": beta_regularizer, "gamma_regularizer": gamma_regularizer, "beta_constraint": beta_constraint,
-                   "gamma_constraint": gamma_constraint, "renorm": renorm or None}
-        for argument, value in refused.items():
-            if value is not None:
-                raise ValueError(f"{owner}: {argument}={value!r} is not supported (no regularizers, constraints or batch "
-                                 "renormalization); leave it at its default")
+        refuse_unsupported(owner, {"beta_regularizer": beta_regularizer, "gamma_regularizer": gamma_regularizer, "beta_constraint":
+                                   beta_constraint, "gamma_constraint": gamma_constraint, "renorm": renorm or None},
+                           "no regularizers, constraints or batch renormalization")
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise ValueError(f"{owner}: axis must be an int (one axis: the channels'), got {axis!r}")
         self.axis = int(axis)

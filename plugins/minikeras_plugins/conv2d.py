@@ -8,84 +8,58 @@ from typing import Any
 import numpy as np
 
 from minikeras_core import Layer, patches, spatial
-from minikeras_core.arguments import positive_int
+from minikeras_core.arguments import positive_int, refuse_unsupported
+from minikeras_core.windowed import OriginalForm, window_arguments
 
 #: Keras's arguments that only their defaults (1 group, None) may take here.
 _UNSUPPORTED = ("groups", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint")
 
 
-class Conv2D(Layer):
+class Conv2D(OriginalForm, Layer):
     """``Z[b, y, x, f] = bias[f] + sum_{i, j, c} Xp[b, y*sh + i*dh, x*sw + j*dw, c] * kernel[i, j, c, f]``.
 
-    Keras 3's layer and signature. ``Xp`` is the input padded as ``padding`` says: ``"valid"``
-    none; ``"same"`` as Keras, ``out = ceil(size / stride)`` with any odd padding at the
-    bottom/right (a window dilated by ``d`` spans ``(k - 1) d + 1`` inputs); an int or a pair,
-    that many zeros on every side. Strides and dilation above 1 do not go together (as in
-    Keras); ``groups`` other than 1, channels first, regularizers and constraints are refused.
-    Keras's kernel ``(kh, kw, in_channels, filters)`` (Glorot uniform) and bias ``(filters,)``
-    (zeros). The original form reads too, keywords only: ``Conv2D(ksize=3, stride=1, filters=1,
-    padding=0)``; a call mixing the forms is a ``TypeError``; the config is Keras's form.
-
-    Gradients, with ``G = dL/dZ`` (``dL/dX`` is ``dXp`` without its padding)::
+    Keras 3's layer and signature; ``Xp`` is the input padded as ``padding`` says (``"valid"``, ``"same"`` as
+    Keras, or the original form's zeros on every side: see ``minikeras_core.windowed``). Weights ``kernel (kh,
+    kw, in_channels, filters)`` and ``bias (filters,)``. Gradients, with ``G = dL/dZ`` (``dL/dX`` is ``dXp``
+    without its padding)::
 
         dkernel[i, j, c, f] = sum_{b, y, x} Xp[b, y*sh + i*dh, x*sw + j*dw, c] * G[b, y, x, f]
         dbias[f]            = sum_{b, y, x} G[b, y, x, f]
         dXp[b, y*sh + i*dh, x*sw + j*dw, c] += sum_f G[b, y, x, f] * kernel[i, j, c, f]   (every i, j)
 
-    Method: with the patch matrix ``P`` (``minikeras_core.patches``: a row per output position,
-    a column per window cell) and ``W`` the kernel as ``(kh * kw * c, filters)``, ``Z = P W + bias``,
-    ``dW = P^T G`` and ``dbias = 1^T G``; ``dXp`` gets ``G kernel[i, j]^T`` added onto the inputs
-    offset ``(i, j)`` meets, one offset at a time. ``P`` is ``kh * kw`` times larger than the
-    input, so it is gathered a block of samples at a time into one buffer (``patches.blocks``);
-    training keeps ``Xp`` and regathers the blocks for ``dW = sum_b P_b^T G_b``. Narrow layers
-    (fewer than 8 input channels) have a small ``P``: training gathers it once and keeps it,
-    and the bias rides in the product, ``Z = [P 1] [W; bias]`` (a pass over ``Z`` adding it
-    costs as much as such a product). ``backward`` releases what forward kept, so a model's
-    backward pass frees it before earlier layers run. A layer of ``rank`` 1 (Conv1D) runs on
-    its sequences as images of height 1.
+    Method: with the patch matrix ``P`` (``minikeras_core.patches``: a row per output position, a column per
+    window cell) and ``W`` the kernel as ``(kh * kw * c, filters)``, ``Z = P W + bias`` and ``dW = P^T G``;
+    ``dXp`` gets ``G kernel[i, j]^T`` on the inputs offset ``(i, j)`` meets. ``P`` is ``kh * kw`` times the
+    input, so it is gathered a block of samples at a time and training keeps ``Xp``; a narrow layer (fewer
+    than 8 channels) keeps its small ``P`` and folds the bias into the product, ``[P 1] [W; bias]``.
+    ``backward`` releases what forward kept. Conv1D is the ``rank`` 1 case: sequences as images of height 1.
     """
 
     rank = 2
     padding_modes: tuple = ("valid", "same")
     data_format, groups = "channels_last", 1  # the only ones taken; class attributes (see _k below for why)
-    #: The original form's keywords, each with Keras's name for the same thing (see ``spatial.original_form``).
-    original_keywords = {"ksize": "kernel_size", "stride": "strides"}
+    original_keywords = {"ksize": "kernel_size", "stride": "strides"}  # see minikeras_core.windowed.OriginalForm
     forms = ("Keras's Conv2D(filters, kernel_size, strides=(1, 1), padding='valid', ...) or the original "
              "Conv2D(ksize=..., stride=1, filters=1, padding=0, ...) with keywords only")
-
-    def __new__(cls, *args: Any, **kwargs: Any):
-        layer = super().__new__(cls, *args, **kwargs)
-        # only here is the call seen as written: which keywords it names, what came positionally
-        layer._original_form = spatial.original_form(cls.__name__, args, kwargs, cls.original_keywords, cls.forms)
-        return layer
 
     def __init__(self, filters: int | None = None, kernel_size: Any = None, strides: Any = (1, 1), padding: Any = "valid",
                  data_format: Any = None, dilation_rate: Any = (1, 1), groups: int = 1, activation: Any = None,
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None, **kwargs: Any) -> None:
-        owner, original = type(self).__name__, self.__dict__.pop("_original_form", False)
-        if original:
-            kernel_size, strides, filters = kwargs.pop("ksize", None), kwargs.pop("stride", 1), 1 if filters is None else filters
+        owner, original = type(self).__name__, self.original_arguments(kwargs)
+        if original is not None:
+            kernel_size, strides, filters = original.get("kernel_size"), original.get("strides", 1), 1 if filters is None else filters
         if filters is None or kernel_size is None:
             missing = "filters" if filters is None else "ksize" if original else "kernel_size"
             raise TypeError(f"{owner}: no {missing} given; expected {self.forms}")
         super().__init__(activation=activation, **kwargs)
-        unsupported = dict(zip(_UNSUPPORTED, (None if groups == 1 else groups, kernel_regularizer, bias_regularizer,
-                                              activity_regularizer, kernel_constraint, bias_constraint)))
-        for argument, value in unsupported.items():
-            if value is not None:
-                raise ValueError(f"{owner}: {argument}={value!r} is not supported (one group; no regularizers or "
-                                 f"constraints); leave it at its default")
+        refuse_unsupported(owner, dict(zip(_UNSUPPORTED, (None if groups == 1 else groups, kernel_regularizer, bias_regularizer,
+                                                  activity_regularizer, kernel_constraint, bias_constraint))),
+                           "one group; no regularizers or constraints")
         self.filters = positive_int(filters, "filters", owner)
-        self.kernel_size = spatial.as_tuple(kernel_size, self.rank, "kernel_size", owner)
-        self.strides = spatial.as_tuple(strides, self.rank, "strides", owner)
-        self.dilation_rate = spatial.as_tuple(dilation_rate, self.rank, "dilation_rate", owner)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(f"{owner}: strides={strides!r} with dilation_rate={dilation_rate!r}: strides above 1 "
-                             f"and dilation above 1 do not go together (as in Keras); expected one of them 1")
-        self.padding = spatial.as_padding(padding, owner, self.rank, self.padding_modes, zeros=self.rank == 2)
-        spatial.channels_last(data_format, owner)
+        self.kernel_size, self.strides, self.padding, self.dilation_rate = window_arguments(
+            owner, self.rank, "kernel_size", kernel_size, strides, padding, data_format, self.padding_modes, dilation_rate)
         self.use_bias = bool(use_bias)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
 
@@ -103,7 +77,7 @@ class Conv2D(Layer):
     block_samples = patches.BLOCK_SAMPLES
 
     def get_config(self) -> dict:
-        config = {k: v for k, v in super().get_config().items() if k not in self.original_keywords}
+        config = super().get_config()
         padding = self.padding if isinstance(self.padding, str) else list(self.padding)
         return {**config, "filters": self.filters, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                 "padding": padding, "dilation_rate": list(self.dilation_rate)}

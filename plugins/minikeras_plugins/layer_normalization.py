@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from minikeras_core import Layer
-from minikeras_core.arguments import positive_number
+from minikeras_core.arguments import positive_number, refuse_unsupported
 
 
 class LayerNormalization(Layer):
@@ -36,11 +36,9 @@ class LayerNormalization(Layer):
                  rms_scaling: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = type(self).__name__
-        refused = {"beta_regularizer": beta_regularizer, "gamma_regularizer": gamma_regularizer,
-                   "beta_constraint": beta_constraint, "gamma_constraint": gamma_constraint}
-        for argument, value in refused.items():
-            if value is not None:
-                raise ValueError(f"{owner}: {argument}={value!r} is not supported (no regularizers or constraints); leave it at None")
+        refuse_unsupported(owner, {"beta_regularizer": beta_regularizer, "gamma_regularizer": gamma_regularizer,
+                                   "beta_constraint": beta_constraint, "gamma_constraint": gamma_constraint},
+                           "no regularizers or constraints")
         axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
         if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
             raise ValueError(f"{owner}: axis must be an int or a tuple of ints, got {axis!r}")

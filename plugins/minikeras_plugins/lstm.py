@@ -11,26 +11,19 @@ from minikeras_core.initializers import get_initializer
 from minikeras_core.recurrence import Recurrent, keep_masked, one_blas_thread, split_masked
 from minikeras_core.registry import is_registered_as
 
-#: Time steps projected at once when predicting (training projects all of them: backward needs every one).
-_INFERENCE_CHUNK = 16
-
 
 class LSTM(Recurrent):
-    """Over ``X`` of shape ``(n, timesteps, features)``, with ``h_0 = c_0 = 0`` and ``z_t = x_t W + h_{t-1} U + b``
-    cut into four gates of ``units`` columns (``s`` the recurrent activation, ``a`` the activation)::
+    """Over ``X`` ``(n, timesteps, features)``, with ``h_0 = c_0 = 0`` and ``z_t = x_t W + h_{t-1} U + b`` cut into
+    four gates of ``units`` columns (``s`` the recurrent activation, ``a`` the activation)::
 
         i = s(z_i),  f = s(z_f),  g = a(z_c),  o = s(z_o),   c_t = f c_{t-1} + i g,   h_t = o a(c_t)
 
-    Weights as Keras: ``kernel (features, 4 units)``, ``recurrent_kernel (units, 4 units)``, ``bias (4 units,)``,
-    columns in the order i, f, c, o; ``unit_forget_bias`` starts the forget gate's bias at one.
-    The output is every ``h_t`` (``return_sequences``) or the last; the frame
-    (:class:`~minikeras_core.recurrence.Recurrent`) does masks, dropout (one mask per sequence, one per
-    gate with ``recurrent_dropout``, as Keras), ``go_backwards`` and the input side.
-
-    The columns are kept in the order o, i, f, c, so that the three sigmoid gates are side by side.
-    With Keras's activations, each step takes one ``exp`` over all four gates: the kernels come
-    negated (``-2`` on c's), so ``1 / (1 + exp(.))`` gives ``s(z)`` and ``s(2 z_c)``, and ``g = 2 s(2 z_c) - 1``.
-    Backward through time, with ``dh_t``, ``dc_t`` from the output and step ``t + 1``::
+    Keras's weights: ``kernel (features, 4 units)``, ``recurrent_kernel (units, 4 units)``, ``bias (4 units,)``,
+    columns i, f, c, o (``unit_forget_bias``: f's bias starts at one). The frame (``Recurrent``) does masks,
+    dropout, ``go_backwards``, the input side and the output. Here the columns are kept as o, i, f, c, the
+    sigmoid gates side by side; with Keras's activations the kernels come negated (``-2`` on c's), so one
+    ``1 / (1 + exp(.))`` a step gives ``s(z)`` and ``s(2 z_c)``, and ``g = 2 s(2 z_c) - 1``. Backward through
+    time, with ``dh_t``, ``dc_t`` from the output and step ``t + 1``::
 
         dc_t += dh_t o a'(c_t),   dz_o = dh_t a(c_t) s'(z_o),  dz_i = dc_t g s'(z_i),  dz_f = dc_t c_{t-1} s'(z_f),
         dz_c = dc_t i a'(z_c),    dc_{t-1} = dc_t f,   dh_{t-1} = dz_t U^T
@@ -70,10 +63,10 @@ class LSTM(Recurrent):
         u = self.units
         self.add_weight("kernel", (input_shape[1], 4 * u), self.kernel_initializer)
         self.add_weight("recurrent_kernel", (u, 4 * u), self.recurrent_initializer)
-        if self.use_bias:
+        if self.use_bias:  # with unit_forget_bias, Keras's three calls: i's bias, ones for f, then c's and o's
             init = get_initializer(self.bias_initializer)
 
-            def forget_at_one(shape: tuple, dtype: Any = None, rng: Any = None) -> np.ndarray:  # Keras's three calls
+            def forget_at_one(shape: tuple, dtype: Any = None, rng: Any = None) -> np.ndarray:
                 return np.concatenate([init((u,), dtype, rng), np.ones(u, dtype), init((2 * u,), dtype, rng)])
 
             self.add_weight("bias", (4 * u,), forget_at_one if self.unit_forget_bias else init)
@@ -94,7 +87,6 @@ class LSTM(Recurrent):
         # Training keeps every step for backward. Inference keeps two steps of state (the arrays below are indexed
         # modulo their length) and projects the input a chunk of steps at a time: its memory does not grow with steps.
         kept = steps if training else 1
-        chunk = steps if training else min(steps, _INFERENCE_CHUNK)
         # P[t] = [g_t, c_{t-1}] side by side, so that [i, f] * P[t] is one product; c_t is kept as P[t + 1]'s second half
         P = np.empty((kept + 1, n, 2 * u), Xt.dtype)
         P[0, :, u:] = 0
@@ -102,8 +94,7 @@ class LSTM(Recurrent):
         H = np.empty((steps if training or self.return_sequences else 2, n, u), Xt.dtype)  # h_t
         U, step, two = p["recurrent_kernel"][:, order] * scale, np.empty((n, 4 * u), Xt.dtype), np.empty((n, 2 * u), Xt.dtype)
         with np.errstate(over="ignore"), one_blas_thread():  # exp(large) is inf, and 1 / (1 + inf) the sigmoid's 0
-            for first in range(0, steps, chunk):
-                G = self._project(Xt[first : first + chunk], m, W, b)  # (chunk, n, 4 units): the input side in one product
+            for first, G in self._projected_chunks(Xt, m, W, b, training):  # (steps, n, 4 units): the input side
                 Z = None if fast else np.empty_like(G)  # the pre-activations, for activations other than Keras's
                 for t in range(first, first + len(G)):
                     z, now, then, h = G[t - first], P[t % len(P)], P[(t + 1) % len(P)], H[t % len(H)]
@@ -118,8 +109,7 @@ class LSTM(Recurrent):
                         g -= 1
                     else:
                         Z[t - first] = z
-                        for k in range(3):
-                            z[:, k * u : (k + 1) * u] = self.recurrent_activation(Z[t - first][:, k * u : (k + 1) * u])
+                        z[:, : 3 * u] = self._per_block(self.recurrent_activation, Z[t - first][:, : 3 * u])
                         g[...] = self.cell_activation(Z[t - first][:, 3 * u :])
                     np.multiply(z[:, u : 3 * u], now, out=two)  # i g and f c_{t-1}
                     np.add(two[:, :u], two[:, u:], out=c)
@@ -167,9 +157,7 @@ class LSTM(Recurrent):
                     D *= y
                     np.multiply(D, E, out=y)
                 else:
-                    for k in range(3):
-                        y[:, k * u : (k + 1) * u] = self.recurrent_activation.backward(Z[t][:, k * u : (k + 1) * u], E[:, k * u : (k + 1) * u],
-                                                                                       Y=y[:, k * u : (k + 1) * u])
+                    y[:, : 3 * u] = self._per_block_backward(self.recurrent_activation, Z[t][:, : 3 * u], E[:, : 3 * u], y[:, : 3 * u])
                     y[:, 3 * u :] = self.cell_activation.backward(Z[t][:, 3 * u :], E[:, 3 * u :], Y=P[t, :, :u])
                 if skip_c is not None:
                     dc += skip_c

@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 
 from minikeras_core import Layer, spatial
+from minikeras_core.windowed import OriginalForm, window_arguments
 
 
-class MaxPool2D(Layer):
+class MaxPool2D(OriginalForm, Layer):
     """``Y[b, y, x, c] = max_{i < kh, j < kw} Xp[b, y*sh + i, x*sw + j, c]``.
 
     Keras 3's MaxPooling2D (a registered name, as ``max_pooling2d``), with its signature.
@@ -40,27 +41,18 @@ class MaxPool2D(Layer):
 
     rank = 2
     data_format = "channels_last"  # the only one taken; a class attribute (see Conv2D._k for why)
-    #: The original form's keywords, each with Keras's name for the same thing (see ``spatial.original_form``).
-    original_keywords = {"ksize": "pool_size", "stride": "strides"}
+    original_keywords = {"ksize": "pool_size", "stride": "strides"}  # see minikeras_core.windowed.OriginalForm
     forms = ("Keras's MaxPooling2D(pool_size=(2, 2), strides=None, padding='valid', ...) or the original "
              "MaxPool2D(ksize=2, stride=None, padding=0) with keywords only")
 
-    def __new__(cls, *args: Any, **kwargs: Any):
-        layer = super().__new__(cls, *args, **kwargs)
-        # only here is the call seen as written: which keywords it names, what came positionally
-        layer._original_form = spatial.original_form(cls.__name__, args, kwargs, cls.original_keywords, cls.forms)
-        return layer
-
     def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: Any = "valid", data_format: Any = None,
                  name: str | None = None, **kwargs: Any) -> None:
-        if self.__dict__.pop("_original_form", False):
-            pool_size, strides = kwargs.pop("ksize", 2), kwargs.pop("stride", None)
+        original = self.original_arguments(kwargs)
+        if original is not None:
+            pool_size, strides = original.get("pool_size", 2), original.get("strides")
         super().__init__(name=name, **kwargs)
-        owner = type(self).__name__
-        self.pool_size = spatial.as_tuple(pool_size, self.rank, "pool_size", owner)
-        self.strides = self.pool_size if strides is None else spatial.as_tuple(strides, self.rank, "strides", owner)
-        self.padding = spatial.as_padding(padding, owner, self.rank, zeros=self.rank == 2)
-        spatial.channels_last(data_format, owner)
+        self.pool_size, self.strides, self.padding, _ = window_arguments(
+            type(self).__name__, self.rank, "pool_size", pool_size, strides, padding, data_format)
 
     @classmethod
     def conformance_cases(cls) -> list[dict]:
@@ -72,7 +64,7 @@ class MaxPool2D(Layer):
         ]
 
     def get_config(self) -> dict:
-        config = {k: v for k, v in super().get_config().items() if k not in self.original_keywords}
+        config = super().get_config()
         padding = self.padding if isinstance(self.padding, str) else list(self.padding)
         return {**config, "pool_size": list(self.pool_size), "strides": list(self.strides), "padding": padding}
 
