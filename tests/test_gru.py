@@ -143,6 +143,22 @@ def test_dropout_masks_are_kerass_and_train_exactly(rates, reset_after):
     check_gradients_in_training(layer, X, rng)
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"reset_after": False, "return_sequences": True, "go_backwards": True},
+                                    {"activation": "relu", "recurrent_activation": "softmax"}])
+def test_prediction_over_many_chunks_of_steps_equals_training_s_pass(kwargs):
+    """Prediction keeps two states and projects the input a chunk of steps at a time; training keeps every step:
+    over 37 steps with masked steps, the same numbers."""
+    from minikeras_core.recurrence import INFERENCE_CHUNK
+
+    rng = np.random.default_rng(12)
+    steps = 2 * INFERENCE_CHUNK + 5
+    layer = built("gru", (steps, 3), units=4, **kwargs)
+    layer.params["bias"][...] = 0.3 * rng.standard_normal(layer.params["bias"].shape)
+    X, mask = rng.standard_normal((3, steps, 3)), rng.random((3, steps)) > 0.3
+    np.testing.assert_allclose(layer.call(X, False, mask=mask), layer.call(X, True, mask=mask), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(layer.call(X, False), layer.call(X, True), rtol=1e-12, atol=1e-14)
+
+
 def test_float32_stays_float32():
     for reset_after in (True, False):
         layer = built("gru", (4, 3), dtype="float32", units=5, reset_after=reset_after, dropout=0.2, recurrent_dropout=0.2)

@@ -80,46 +80,47 @@ class GRU(Recurrent):
         b, b_rec = self._biases()
         b_rec = None if b_rec is None else b_rec * scale
         W, b, U = p["kernel"] * scale, None if b is None else b * scale, p["recurrent_kernel"] * scale
-        A = self._project(Xt, m, W, b)  # (t, n, 3 units): every step's input side in one product
-        steps, n = A.shape[:2]
-        Z = None if fast and derives_from_output(self.cell_activation) else np.empty_like(A)  # pre-activations, where needed
-        H, R = np.empty((2, steps, n, u), A.dtype)  # states, and R = h U_h + b'_h (reset_after) or (r h) (else)
-        rec, zero = np.zeros((n, (3 if after else 2) * u), A.dtype), np.zeros((n, u), A.dtype)
+        steps, n = Xt.shape[:2]
+        # Prediction keeps two states and no R, and projects the input a chunk of steps at a time (see the LSTM).
+        H = np.empty((steps if training or self.return_sequences else 2, n, u), Xt.dtype)  # states
+        R = np.empty((steps if training else 1, n, u), Xt.dtype)  # h U_h + b'_h (reset_after) or (r h) (else)
+        rec, zero = np.zeros((n, (3 if after else 2) * u), Xt.dtype), np.zeros((n, u), Xt.dtype)
         rm = None if r is None else r[-1]  # the recurrent mask of the h block (the only one, or the third)
         with np.errstate(over="ignore"), one_blas_thread():
-            for t in range(steps):
-                a, h = A[t], H[t - 1] if t else zero
-                if t:
-                    self._times_recurrent(h, U if after else U[:, : 2 * u], r, rec)
-                if b_rec is not None:  # at t = 0 (h = 0) only the bias
-                    rec += b_rec
-                a[:, : 2 * u] += rec[:, : 2 * u]
-                if Z is not None:
-                    Z[t][:, : 2 * u] = a[:, : 2 * u]
-                if fast:
-                    np.exp(a[:, : 2 * u], out=a[:, : 2 * u])
-                    a[:, : 2 * u] += 1
-                    np.reciprocal(a[:, : 2 * u], out=a[:, : 2 * u])
-                else:
-                    for k in range(2):
-                        a[:, k * u : (k + 1) * u] = self.recurrent_activation(Z[t][:, k * u : (k + 1) * u])
-                if after:
-                    R[t] = rec[:, 2 * u :]
-                    a[:, 2 * u :] += a[:, u : 2 * u] * R[t]
-                else:
-                    np.multiply(a[:, u : 2 * u], h if rm is None else h * rm, out=R[t])
+            for first, A in self._projected_chunks(Xt, m, W, b, training):  # (steps, n, 3 units): the input side
+                Z = None if fast and derives_from_output(self.cell_activation) else np.empty_like(A)  # pre-activations
+                for t in range(first, first + len(A)):
+                    a, h, ht, Rt = A[t - first], H[(t - 1) % len(H)] if t else zero, H[t % len(H)], R[t % len(R)]
                     if t:
-                        a[:, 2 * u :] += R[t] @ p["recurrent_kernel"][:, 2 * u :]
-                if Z is not None:
-                    Z[t][:, 2 * u :] = a[:, 2 * u :]
-                a[:, 2 * u :] = self.cell_activation(a[:, 2 * u :])
-                np.subtract(h, a[:, 2 * u :], out=H[t])  # h_t = hh + z (h_{t-1} - hh)
-                H[t] *= a[:, :u]
-                H[t] += a[:, 2 * u :]
-                keep_masked(H[t], H[t - 1] if t else None, M, t)
+                        self._times_recurrent(h, U if after else U[:, : 2 * u], r, rec)
+                    if b_rec is not None:  # at t = 0 (h = 0) only the bias
+                        rec += b_rec
+                    a[:, : 2 * u] += rec[:, : 2 * u]
+                    if Z is not None:
+                        Z[t - first][:, : 2 * u] = a[:, : 2 * u]
+                    if fast:
+                        np.exp(a[:, : 2 * u], out=a[:, : 2 * u])
+                        a[:, : 2 * u] += 1
+                        np.reciprocal(a[:, : 2 * u], out=a[:, : 2 * u])
+                    else:
+                        a[:, : 2 * u] = self._per_block(self.recurrent_activation, Z[t - first][:, : 2 * u])
+                    if after:
+                        Rt[...] = rec[:, 2 * u :]
+                        a[:, 2 * u :] += a[:, u : 2 * u] * Rt
+                    else:
+                        np.multiply(a[:, u : 2 * u], h if rm is None else h * rm, out=Rt)
+                        if t:
+                            a[:, 2 * u :] += Rt @ p["recurrent_kernel"][:, 2 * u :]
+                    if Z is not None:
+                        Z[t - first][:, 2 * u :] = a[:, 2 * u :]
+                    a[:, 2 * u :] = self.cell_activation(a[:, 2 * u :])
+                    np.subtract(h, a[:, 2 * u :], out=ht)  # h_t = hh + z (h_{t-1} - hh)
+                    ht *= a[:, :u]
+                    ht += a[:, 2 * u :]
+                    keep_masked(ht, H[(t - 1) % len(H)] if t else None, M, t)
         if training:
             self._cache = (Xt, A, Z, H, R, m, r)
-        return H
+        return H if len(H) == steps else H[(steps - 1) % len(H)][None]
 
     def _backward(self, dH: np.ndarray | None, dh: np.ndarray | None, need_input_grad: bool) -> np.ndarray | None:
         p, g, u, M, after = self.params, self.grads, self.units, self._M, self.reset_after
@@ -150,8 +151,7 @@ class GRU(Recurrent):
                     np.multiply(e, a[:, :u] * (1 - a[:, :u]), out=dR[t][:, :u])
                     np.multiply(dr, a[:, u : 2 * u] * (1 - a[:, u : 2 * u]), out=dR[t][:, u : 2 * u])
                 else:
-                    for k, d in enumerate((e, dr)):
-                        dR[t][:, k * u : (k + 1) * u] = s.backward(Z[t][:, k * u : (k + 1) * u], d, Y=a[:, k * u : (k + 1) * u])
+                    dR[t][:, : 2 * u] = self._per_block_backward(s, Z[t][:, : 2 * u], np.concatenate([e, dr], axis=1), a[:, : 2 * u])
                 a[:, : 2 * u], a[:, 2 * u :] = dR[t][:, : 2 * u], dhh  # A[t] becomes the gradient of the input projection
                 if t:
                     self._times_recurrent_transposed(dR[t], U if after else U[:, : 2 * u], r, out=dh)
