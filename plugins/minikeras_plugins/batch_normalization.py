@@ -35,14 +35,13 @@ class BatchNormalization(Layer):
 
     (the gradient through the batch's mean and variance). ``xc`` is kept from the forward pass.
 
-    ``parallel_training = False``: the statistics must be the whole batch's, so a model with this
-    layer trains each batch in one piece rather than in parts on threads (each part would see only
-    its own samples' statistics, and the moving ones would move once per part). Prediction may
-    still run in parts. ``synchronized`` is recorded and changes nothing: within a process the
-    batch is never split (under a distribution strategy each process normalizes its own share, as
-    Keras's ``synchronized=False``). ``renorm``, regularizers and constraints are refused. A frozen
-    layer (``trainable = False``) normalizes with its moving statistics while training too, and
-    leaves them alone, as Keras's; its input gradient is then ``gamma inv G``.
+    ``parallel_training = False``: the statistics must be the whole batch's, so this layer runs once
+    on the whole batch while the layers around it train in parts on threads (prediction runs in
+    parts). ``synchronized`` is recorded and changes nothing (under a distribution strategy each
+    process normalizes its own share, as Keras's ``synchronized=False``); ``renorm``, regularizers
+    and constraints are refused. A frozen layer (``trainable = False``) normalizes with its moving
+    statistics while training too and leaves them alone, as Keras's; its input gradient is then
+    ``gamma inv G``.
     """
 
     parallel_training = False
