@@ -1,5 +1,6 @@
 """What the recurrent layers' tests share: Keras 3's stored cases and the check against them, a mask of steps,
-gradients of a training pass by central differences, and a toy IMDB-like dataset."""
+gradients of a training pass by central differences, a toy IMDB-like dataset and what a model learns of it,
+and training in parts on threads against one thread."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import numpy as np
 from _layer_checks import built
 from conftest import numerical_gradient
 
-from minikeras_core import Sequential
+import minikeras_core as mk
+from minikeras_core import Sequential, get
 from minikeras_core.engine import step
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "keras" / "rnn_layers_reference.json").read_text())
@@ -91,3 +93,33 @@ def toy_reviews(n: int, seed: int) -> tuple:
     lengths = rng.integers(12, 21, n)
     X[np.arange(20) < (20 - lengths)[:, None]] = 0
     return X, y
+
+
+def check_learns_toy_reviews_and_reloads(model: Sequential, tmp_path, epochs: int) -> None:
+    """``model`` (ids of ``toy_reviews`` in, one sigmoid out) reaches 0.9 test accuracy, and its saved file predicts as it does."""
+    X, y = toy_reviews(600, 0)
+    X_test, y_test = toy_reviews(200, 1)
+    model.compile("binary_crossentropy", optimizer=get("optimizer", "adam", learning_rate=0.01), metrics=["accuracy"])
+    model.fit(X, y, epochs=epochs, batch_size=32, verbose=0, seed=0)
+    assert model.evaluate(X_test, y_test)[1] >= 0.9
+    model.save(tmp_path / "toy.mk")
+    restored = mk.load_model(tmp_path / "toy.mk")
+    np.testing.assert_array_equal(restored.predict(X_test), model.predict(X_test))  # what was trained is what was saved
+
+
+def check_dropout_trains_alike_in_parts(use_parts, add_recurrent) -> None:
+    """A model whose recurrent layer (added by ``add_recurrent(model)``, input ``(6, 4)``) has dropout trains to the same
+    weights with its batches in parts on threads as on one thread: the masks do not depend on the parts."""
+    rng = np.random.default_rng(6)
+    X, y = rng.standard_normal((48, 6, 4)), rng.integers(0, 3, 48)
+    results = []
+    for threads in (False, True):
+        use_parts(threads)
+        model = Sequential(seed=0, dtype="float64")
+        add_recurrent(model)
+        model.add("dense", units=3, activation="softmax")
+        model.compile("categorical_crossentropy", optimizer="adam")
+        model.fit(X, y, epochs=2, batch_size=24, verbose=0, seed=1)
+        results.append(model.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-13)

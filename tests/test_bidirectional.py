@@ -8,7 +8,15 @@ import json
 import numpy as np
 import pytest
 from _layer_checks import built, check_gradients, check_skips_input_grad
-from _recurrent import MASK, case_id, check_against_keras, check_gradients_in_training, keras_cases, toy_reviews
+from _recurrent import (
+    MASK,
+    case_id,
+    check_against_keras,
+    check_dropout_trains_alike_in_parts,
+    check_gradients_in_training,
+    check_learns_toy_reviews_and_reloads,
+    keras_cases,
+)
 from conftest import numerical_gradient
 
 import minikeras_core as mk
@@ -122,8 +130,6 @@ def test_config_round_trip_with_the_layers_inside():
 def test_an_imdb_like_toy_learns_saves_and_reloads(by, tmp_path):
     from minikeras_core.layers import GRU, LSTM, Bidirectional, Dense, Embedding
 
-    X, y = toy_reviews(600, 0)
-    X_test, y_test = toy_reviews(200, 1)
     model = Sequential(seed=0)
     if by == "string":
         model.add("embedding", input_dim=50, output_dim=8, mask_zero=True, input_shape=(20,))
@@ -136,25 +142,11 @@ def test_an_imdb_like_toy_learns_saves_and_reloads(by, tmp_path):
         model.add(Bidirectional(LSTM(8, return_sequences=True)))
         model.add(Bidirectional(GRU(8), merge_mode="sum"))
         model.add(Dense(1, activation="sigmoid"))
-    model.compile("binary_crossentropy", optimizer=get("optimizer", "adam", learning_rate=0.01), metrics=["accuracy"])
-    model.fit(X, y, epochs=8, batch_size=32, verbose=0, seed=0)
-    assert model.evaluate(X_test, y_test)[1] >= 0.9
-    model.save(tmp_path / "toy.mk")
-    restored = mk.load_model(tmp_path / "toy.mk")
-    np.testing.assert_array_equal(restored.predict(X_test), model.predict(X_test))  # what was trained is what was saved
+    check_learns_toy_reviews_and_reloads(model, tmp_path, epochs=8)
 
 
 def test_fit_with_dropout_in_parts_on_threads_equals_one_thread(use_parts, need_threads):
-    rng = np.random.default_rng(6)
-    X, y = rng.standard_normal((48, 6, 4)), rng.integers(0, 3, 48)
-    results = []
-    for threads in (False, True):
-        use_parts(threads)
-        model = Sequential(seed=0, dtype="float64")
+    def add_recurrent(model):
         model.add(get("layer", "bidirectional", layer=lstm(units=5, dropout=0.3, recurrent_dropout=0.3), input_shape=(6, 4)))
-        model.add("dense", units=3, activation="softmax")
-        model.compile("categorical_crossentropy", optimizer="adam")
-        model.fit(X, y, epochs=2, batch_size=24, verbose=0, seed=1)
-        results.append(model.get_weights())
-    for a, b in zip(*results):
-        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-13)
+
+    check_dropout_trains_alike_in_parts(use_parts, add_recurrent)

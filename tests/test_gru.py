@@ -12,13 +12,12 @@ from _recurrent import (
     case_id,
     check_against_keras,
     check_gradients_in_training,
+    check_learns_toy_reviews_and_reloads,
     keras_cases,
     sigmoid,
-    toy_reviews,
 )
 from conftest import numerical_gradient
 
-import minikeras_core as mk
 from minikeras_core import Sequential, get
 from minikeras_core.registry import REGISTRY
 
@@ -182,15 +181,8 @@ def test_what_it_cannot_do_is_refused_by_name(kwargs, message):
 
 @pytest.mark.parametrize("reset_after", [True, False])
 def test_an_imdb_like_toy_learns_and_saves(reset_after, tmp_path):
-    X, y = toy_reviews(600, 0)
-    X_test, y_test = toy_reviews(200, 1)
     model = Sequential(seed=0)
     model.add("embedding", input_dim=50, output_dim=8, mask_zero=True, input_shape=(20,))
     model.add("GRU", units=16, reset_after=reset_after)
     model.add("dense", units=1, activation="sigmoid")
-    model.compile("binary_crossentropy", optimizer=get("optimizer", "adam", learning_rate=0.01), metrics=["accuracy"])
-    model.fit(X, y, epochs=12, batch_size=32, verbose=0, seed=0)
-    assert model.evaluate(X_test, y_test)[1] >= 0.9
-    model.save(tmp_path / "toy.mk")
-    restored = mk.load_model(tmp_path / "toy.mk")
-    np.testing.assert_array_equal(restored.predict(X_test), model.predict(X_test))
+    check_learns_toy_reviews_and_reloads(model, tmp_path, epochs=12)

@@ -9,7 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _layer_checks import built, check_gradients, check_skips_input_grad
-from _recurrent import check_gradients_in_training
+from _recurrent import (
+    check_dropout_trains_alike_in_parts,
+    check_gradients_in_training,
+)
 from conftest import numerical_gradient
 
 from minikeras_core import Sequential, get
@@ -201,19 +204,8 @@ def test_needs_sequences_and_says_so_at_add():
 
 
 def test_fit_with_dropout_in_parts_on_threads_equals_one_thread(use_parts, need_threads):
-    rng = np.random.default_rng(6)
-    X, y = rng.standard_normal((48, 6, 4)), rng.integers(0, 3, 48)
-    results = []
-    for threads in (False, True):
-        use_parts(threads)
-        model = Sequential(seed=0, dtype="float64")
-        model.add("simple_rnn", units=8, dropout=0.3, recurrent_dropout=0.3, input_shape=(6, 4))
-        model.add("dense", units=3, activation="softmax")
-        model.compile("categorical_crossentropy", optimizer="adam")
-        model.fit(X, y, epochs=2, batch_size=24, verbose=0, seed=1)
-        results.append(model.get_weights())
-    for a, b in zip(*results):
-        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-13)
+    check_dropout_trains_alike_in_parts(use_parts, lambda model: model.add("simple_rnn", units=8, dropout=0.3, recurrent_dropout=0.3,
+                                                                          input_shape=(6, 4)))
 
 
 def test_reading_digits_row_by_row_learns_the_ten_classes():
