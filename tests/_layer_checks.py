@@ -1,11 +1,11 @@
-"""Helpers shared by the layer tests: a float64 layer and central finite differences."""
+"""Helpers shared by the layer tests: a float64 layer, central finite differences, and a layer that makes a mask."""
 
 from __future__ import annotations
 
 import numpy as np
 from conftest import numerical_gradient
 
-from minikeras_core import get
+from minikeras_core import Layer, get
 
 
 def built(name: str, input_shape: tuple, seed: int = 0, dtype: str = "float64", **kwargs):
@@ -41,3 +41,19 @@ def check_skips_input_grad(layer, X: np.ndarray) -> None:
     assert layer.backward(G, need_input_grad=False) is None
     for name, g in layer.grads.items():
         np.testing.assert_array_equal(g, expected[name], err_msg=name)
+
+
+class MaskZeros(Layer):
+    """The identity, making a mask of the time steps whose first feature is not 0 (as Embedding(mask_zero=True))."""
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def call(self, X, training=False):
+        return X.copy()
+
+    def call_backward(self, grad):
+        return grad
+
+    def compute_mask(self, X, mask):
+        return X[..., 0] != 0

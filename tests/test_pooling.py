@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _layer_checks import built, check_gradients, check_skips_input_grad
+from _layer_checks import MaskZeros, built, check_gradients, check_skips_input_grad
 from conftest import numerical_gradient
 
 import minikeras_core as mk
-from minikeras_core import Layer, Sequential, get
+from minikeras_core import Sequential, get
 from minikeras_core.registry import REGISTRY
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "keras" / "conv_pool_reference.json").read_text())
@@ -177,22 +177,6 @@ def test_a_wholly_masked_sequence_averages_to_nan_as_in_keras() -> None:
     Y = layer.forward(np.ones((2, 3, 2)), mask=np.array([[1, 0, 0], [0, 0, 0]], dtype=bool))
     np.testing.assert_array_equal(Y[0], [1, 1])
     assert np.isnan(Y[1]).all()
-
-
-class MaskZeros(Layer):
-    """The identity, masking the steps whose first feature is 0 (as Embedding(mask_zero=True) would)."""
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def call(self, X, training=False):
-        return X.copy()
-
-    def call_backward(self, grad):
-        return grad
-
-    def compute_mask(self, X, mask):
-        return X[..., 0] != 0
 
 
 def test_a_models_mask_reaches_global_average_pooling1d() -> None:

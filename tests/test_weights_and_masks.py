@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from _layer_checks import MaskZeros
 
 import minikeras_core as mk
 from minikeras_core import Layer
@@ -60,22 +61,6 @@ def test_non_trainable_weights_are_saved_and_counted_but_never_seen_by_optimizer
     fresh.load_weights(tmp_path / "m.mk")
     np.testing.assert_array_equal(fresh.layers[0].params["moving_mean"], model.layers[0].params["moving_mean"])
     assert fresh.layers[0].params["moving_mean"].any()
-
-
-class MaskZeros(Layer):
-    """The identity, making a mask of the time steps whose first feature is not 0 (as Embedding(mask_zero=True))."""
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def call(self, X, training=False):
-        return X.copy()
-
-    def call_backward(self, grad):
-        return grad
-
-    def compute_mask(self, X, mask):
-        return X[..., 0] != 0
 
 
 class MeanOverSteps(Layer):
