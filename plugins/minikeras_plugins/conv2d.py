@@ -51,7 +51,7 @@ class Conv2D(OriginalForm, Layer):
         if original is not None:
             kernel_size, strides, filters = original.get("kernel_size"), original.get("strides", 1), 1 if filters is None else filters
         if filters is None or kernel_size is None:
-            missing = "filters" if filters is None else "ksize" if original else "kernel_size"
+            missing = "filters" if filters is None else "ksize" if original is not None else "kernel_size"
             raise TypeError(f"{owner}: no {missing} given; expected {self.forms}")
         super().__init__(activation=activation, **kwargs)
         refuse_unsupported(owner, dict(zip(_UNSUPPORTED, (None if groups == 1 else groups, kernel_regularizer, bias_regularizer,
