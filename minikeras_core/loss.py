@@ -49,8 +49,10 @@ class Loss(Plugin, ABC):
         """Return the mean loss, a Python float."""
         y_true = self.prepare_targets(y_pred, y_true)
         per_sample = self.per_sample(y_pred, y_true)
+        if np.size(per_sample) == 0:
+            raise ValueError(f"{type(self).__name__}: y_pred has no samples (shape {np.shape(y_pred)}); expected at least one")
         # np.mean's own sum and division, without its Python-level wrapper (a tenth of a small model's loss)
-        return float(np.add.reduce(per_sample, axis=None, dtype=np.float64)) / max(np.size(per_sample), 1)
+        return float(np.add.reduce(per_sample, axis=None, dtype=np.float64)) / np.size(per_sample)
 
     def grad_input(self, y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         """Return ``d mean_loss / d y_pred``, shape and dtype of ``y_pred``."""

@@ -229,3 +229,14 @@ def test_a_model_with_a_keras_loss_saves_and_loads_its_arguments(tmp_path):
     assert restored.loss.get_config() == model.loss.get_config()
     y = np.arange(8) % 3
     assert restored.evaluate(X, y)[0] == pytest.approx(model.evaluate(X, y)[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["mean_squared_error", "binary_crossentropy", "categorical_crossentropy"])
+def test_the_mean_loss_is_the_mean_of_the_per_sample_losses_and_refuses_no_samples(name):
+    loss = mk.get("loss", name)
+    rng = np.random.default_rng(0)
+    y_pred = rng.uniform(0.05, 0.95, (7, 3))
+    y_true = np.eye(3)[rng.integers(0, 3, 7)]
+    assert loss(y_pred, y_true) == pytest.approx(float(np.mean(loss.per_sample(y_pred, y_true))), rel=1e-15)
+    with pytest.raises(ValueError, match="no samples"):
+        loss(np.empty((0, 3)), np.empty((0, 3)))
