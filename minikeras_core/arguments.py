@@ -75,3 +75,31 @@ def refuse_unsupported(owner: str, values: dict[str, Any], why: str) -> None:
     for argument, value in values.items():
         if value is not None:
             raise ValueError(f"{owner}: {argument}={value!r} is not supported ({why}); leave it at its default")
+
+
+def refuse_regularizers(owner: str, arguments: dict[str, Any], why: str = "no regularizers or constraints", **also: Any) -> None:
+    """:func:`refuse_unsupported` for every ``*_regularizer`` and ``*_constraint`` in ``arguments`` (a constructor's
+    ``locals()``), then for ``also``: more of Keras's arguments, each given as ``None`` when left at its default."""
+    named = {key: value for key, value in arguments.items() if key.endswith(("_regularizer", "_constraint"))}
+    refuse_unsupported(owner, {**named, **also}, why)
+
+
+def axis_tuple(axis: Any, owner: str, *, single: bool = False) -> tuple[int, ...]:
+    """An ``axis`` argument (an int, or unless ``single`` a tuple or list of them) as a tuple of ints."""
+    values = tuple(axis) if isinstance(axis, (tuple, list)) and not single else (axis,)
+    if not values or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in values):
+        raise ValueError(_message(owner, "axis", "an int" if single else "an int or a tuple of ints", axis))
+    return tuple(int(a) for a in values)
+
+
+def sample_axes(label: str, axis: Any, input_shape: tuple, why: str) -> tuple[int, ...]:
+    """The axes :func:`axis_tuple` gives, counted as Keras counts them (batch axis 0, ``-1`` the last) for inputs of
+    ``input_shape`` per sample: distinct axes from 1 up, sorted; else a ``ValueError`` ending with ``why``,
+    the reason the batch axis cannot be among them."""
+    rank = len(input_shape) + 1
+    values = axis_tuple(axis, label)
+    resolved = sorted({a + rank if a < 0 else a for a in values})
+    if any(not 0 < a < rank for a in resolved) or len(resolved) != len(values):
+        raise ValueError(f"{label}: axis={axis!r} must name distinct axes 1..{rank - 1} (or -{rank - 1}..-1) of inputs of "
+                         f"shape (batch, {', '.join(map(str, input_shape))}); {why}")
+    return tuple(resolved)

@@ -34,11 +34,13 @@ class OriginalForm:
 
     The class names them in ``original_keywords`` (original keyword: Keras's name) and describes
     both forms in ``forms``; its ``__init__`` calls ``original_arguments(kwargs)``. A call mixing
-    the forms is a ``TypeError`` (see ``spatial.original_form``); the config is Keras's form.
+    the forms is a ``TypeError`` (see ``spatial.original_form``). The config is Keras's form, with
+    the arguments named in ``window_config`` as the layer holds them once checked (tuples as lists).
     """
 
     original_keywords: dict[str, str] = {}
     forms = ""
+    window_config: tuple[str, ...] = ()
 
     def __new__(cls, *args: Any, **kwargs: Any):
         layer = super().__new__(cls, *args, **kwargs)
@@ -53,4 +55,6 @@ class OriginalForm:
         return {keras: kwargs.pop(original) for original, keras in self.original_keywords.items() if original in kwargs}
 
     def get_config(self) -> dict:
-        return {k: v for k, v in super().get_config().items() if k not in self.original_keywords}
+        config = {k: v for k, v in super().get_config().items() if k not in self.original_keywords}
+        held = {name: getattr(self, name) for name in self.window_config}
+        return {**config, **{name: list(v) if isinstance(v, tuple) else v for name, v in held.items()}}

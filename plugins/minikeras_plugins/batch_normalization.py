@@ -7,11 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from minikeras_core import Layer
-from minikeras_core.arguments import fraction, positive_number, refuse_unsupported
-
-#: Keras's backend.epsilon(), added to a masked batch's count of entries (its formula, kept for equal values).
-_MASK_EPSILON = 1e-7
+from minikeras_core import Layer, backend
+from minikeras_core.arguments import axis_tuple, fraction, positive_number, refuse_regularizers, sample_axes
 
 
 class BatchNormalization(Layer):
@@ -35,13 +32,11 @@ class BatchNormalization(Layer):
 
     (the gradient through the batch's mean and variance). ``xc`` is kept from the forward pass.
 
-    ``parallel_training = False``: the statistics must be the whole batch's, so this layer runs once
-    on the whole batch while the layers around it train in parts on threads (prediction runs in
-    parts). ``synchronized`` is recorded and changes nothing (under a distribution strategy each
-    process normalizes its own share, as Keras's ``synchronized=False``); ``renorm``, regularizers
-    and constraints are refused. A frozen layer (``trainable = False``) normalizes with its moving
-    statistics while training too and leaves them alone, as Keras's; its input gradient is then
-    ``gamma inv G``.
+    The statistics must be the whole batch's: this layer runs once on the whole batch while the
+    layers around it train in parts on threads. A frozen layer (``trainable = False``) uses its
+    moving statistics while training too and leaves them alone, as Keras's (its input gradient is
+    then ``gamma inv G``). ``synchronized`` changes nothing (each process of a distribution strategy
+    normalizes its own share, Keras's ``False``); ``renorm``, regularizers and constraints are refused.
     """
 
     parallel_training = False
@@ -53,12 +48,8 @@ class BatchNormalization(Layer):
                  renorm_momentum: float = 0.99, synchronized: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = type(self).__name__
-        refuse_unsupported(owner, {"beta_regularizer": beta_regularizer, "gamma_regularizer": gamma_regularizer, "beta_constraint":
-                                   beta_constraint, "gamma_constraint": gamma_constraint, "renorm": renorm or None},
-                           "no regularizers, constraints or batch renormalization")
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise ValueError(f"{owner}: axis must be an int (one axis: the channels'), got {axis!r}")
-        self.axis = int(axis)
+        refuse_regularizers(owner, locals(), "no regularizers, constraints or batch renormalization", renorm=renorm or None)
+        (self.axis,) = axis_tuple(axis, owner, single=True)  # one axis: the channels'
         self.momentum = fraction(momentum, "momentum", owner, include_one=True)
         self.epsilon = positive_number(epsilon, "epsilon", owner)
         self.center, self.scale = bool(center), bool(scale)
@@ -75,12 +66,7 @@ class BatchNormalization(Layer):
         ]
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        rank = len(input_shape) + 1
-        axis = self.axis + rank if self.axis < 0 else self.axis
-        if not 0 < axis < rank:
-            raise ValueError(f"{self._label}: axis={self.axis} must name an axis 1..{rank - 1} (or -{rank - 1}..-1) of inputs "
-                             f"of shape (batch, {', '.join(map(str, input_shape))}); the batch axis 0 cannot be a channel axis")
-        self._channel_axis = axis
+        (self._channel_axis,) = sample_axes(self._label, self.axis, input_shape, "the batch axis 0 cannot be a channel axis")
         return input_shape
 
     def create_weights(self, input_shape: tuple) -> None:
@@ -111,7 +97,7 @@ class BatchNormalization(Layer):
         w = count = None
         if batch:
             w = None if mask is None else self._mask_weights(mask, X, V)
-            count = V.size // V.shape[2] if w is None else self._sum(w) + _MASK_EPSILON
+            count = V.size // V.shape[2] if w is None else self._sum(w) + backend.epsilon()  # Keras's formula, for equal values
             mean = (self._sum(V) if w is None else self._sum(V, w)) / count
         else:
             mean, var = self.params["moving_mean"], self.params["moving_variance"]

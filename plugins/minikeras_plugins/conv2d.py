@@ -8,20 +8,16 @@ from typing import Any
 import numpy as np
 
 from minikeras_core import Layer, patches, spatial
-from minikeras_core.arguments import positive_int, refuse_unsupported
+from minikeras_core.arguments import positive_int, refuse_regularizers
 from minikeras_core.windowed import OriginalForm, window_arguments
-
-#: Keras's arguments that only their defaults (1 group, None) may take here.
-_UNSUPPORTED = ("groups", "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint")
 
 
 class Conv2D(OriginalForm, Layer):
     """``Z[b, y, x, f] = bias[f] + sum_{i, j, c} Xp[b, y*sh + i*dh, x*sw + j*dw, c] * kernel[i, j, c, f]``.
 
-    Keras 3's layer and signature; ``Xp`` is the input padded as ``padding`` says (``"valid"``, ``"same"`` as
-    Keras, or the original form's zeros on every side: see ``minikeras_core.windowed``). Weights ``kernel (kh,
-    kw, in_channels, filters)`` and ``bias (filters,)``. Gradients, with ``G = dL/dZ`` (``dL/dX`` is ``dXp``
-    without its padding)::
+    Keras 3's layer and signature; ``Xp`` is the input padded as ``padding`` says (``"valid"``, ``"same"``, or the
+    original form's zeros on every side: ``minikeras_core.windowed``). Weights ``kernel (kh, kw, in_channels,
+    filters)``, ``bias (filters,)``. Gradients, with ``G = dL/dZ`` (``dL/dX`` is ``dXp`` without its padding)::
 
         dkernel[i, j, c, f] = sum_{b, y, x} Xp[b, y*sh + i*dh, x*sw + j*dw, c] * G[b, y, x, f]
         dbias[f]            = sum_{b, y, x} G[b, y, x, f]
@@ -39,6 +35,7 @@ class Conv2D(OriginalForm, Layer):
     padding_modes: tuple = ("valid", "same")
     data_format, groups = "channels_last", 1  # the only ones taken; class attributes (see _k below for why)
     original_keywords = {"ksize": "kernel_size", "stride": "strides"}  # see minikeras_core.windowed.OriginalForm
+    window_config = ("filters", "kernel_size", "strides", "padding", "dilation_rate")
     forms = ("Keras's Conv2D(filters, kernel_size, strides=(1, 1), padding='valid', ...) or the original "
              "Conv2D(ksize=..., stride=1, filters=1, padding=0, ...) with keywords only")
 
@@ -54,9 +51,7 @@ class Conv2D(OriginalForm, Layer):
             missing = "filters" if filters is None else "ksize" if original is not None else "kernel_size"
             raise TypeError(f"{owner}: no {missing} given; expected {self.forms}")
         super().__init__(activation=activation, **kwargs)
-        refuse_unsupported(owner, dict(zip(_UNSUPPORTED, (None if groups == 1 else groups, kernel_regularizer, bias_regularizer,
-                                                  activity_regularizer, kernel_constraint, bias_constraint))),
-                           "one group; no regularizers or constraints")
+        refuse_regularizers(owner, locals(), "one group; no regularizers or constraints", groups=None if groups == 1 else groups)
         self.filters = positive_int(filters, "filters", owner)
         self.kernel_size, self.strides, self.padding, self.dilation_rate = window_arguments(
             owner, self.rank, "kernel_size", kernel_size, strides, padding, data_format, self.padding_modes, dilation_rate)
@@ -75,12 +70,6 @@ class Conv2D(OriginalForm, Layer):
 
     #: Samples per block of ``P`` (see ``patches.BLOCK_SAMPLES``).
     block_samples = patches.BLOCK_SAMPLES
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        padding = self.padding if isinstance(self.padding, str) else list(self.padding)
-        return {**config, "filters": self.filters, "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-                "padding": padding, "dilation_rate": list(self.dilation_rate)}
 
     # The geometry as the 2-D computation sees it (Conv1D's are of height 1). Properties, not attributes: the base
     # layer looks through every attribute before each in-place activation, at a cost per attribute.

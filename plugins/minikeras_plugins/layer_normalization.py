@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from minikeras_core import Layer
-from minikeras_core.arguments import positive_number, refuse_unsupported
+from minikeras_core.arguments import axis_tuple, positive_number, refuse_regularizers, sample_axes
 
 
 class LayerNormalization(Layer):
@@ -36,13 +36,9 @@ class LayerNormalization(Layer):
                  rms_scaling: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         owner = type(self).__name__
-        refuse_unsupported(owner, {"beta_regularizer": beta_regularizer, "gamma_regularizer": gamma_regularizer,
-                                   "beta_constraint": beta_constraint, "gamma_constraint": gamma_constraint},
-                           "no regularizers or constraints")
-        axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
-        if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
-            raise ValueError(f"{owner}: axis must be an int or a tuple of ints, got {axis!r}")
-        self.axis, self._axes = axis, tuple(int(a) for a in axes)
+        refuse_regularizers(owner, locals())
+        axis_tuple(axis, owner)  # checked now, counted against the input's rank when built
+        self.axis = axis
         self.epsilon = positive_number(epsilon, "epsilon", owner)
         self.center, self.scale, self.rms_scaling = bool(center), bool(scale), bool(rms_scaling)
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
@@ -58,15 +54,11 @@ class LayerNormalization(Layer):
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         rank = len(input_shape) + 1
-        axes = {a + rank if a < 0 else a for a in self._axes}
-        if any(not 0 < a < rank for a in axes) or len(axes) != len(self._axes):
-            raise ValueError(f"{self._label}: axis {self.axis!r} must name distinct axes 1..{rank - 1} (or -{rank - 1}..-1) of "
-                             f"inputs of shape (batch, {', '.join(map(str, input_shape))}); the batch axis 0 mixes samples")
-        self._norm_axes = tuple(sorted(axes))
-        self._other_axes = tuple(a for a in range(rank) if a not in axes)  # the batch axis and those not normalized
+        self._norm_axes = sample_axes(self._label, self.axis, input_shape, "the batch axis 0 mixes samples")
+        self._other_axes = tuple(a for a in range(rank) if a not in self._norm_axes)  # the batch axis and those not normalized
         # a weight's shape, and how it lines up with a sample (1 on the axes not normalized)
         self._weight_shape = tuple(input_shape[a - 1] for a in self._norm_axes)
-        self._broadcast = tuple(input_shape[a - 1] if a in axes else 1 for a in range(1, rank))
+        self._broadcast = tuple(input_shape[a - 1] if a in self._norm_axes else 1 for a in range(1, rank))
         return input_shape
 
     def create_weights(self, input_shape: tuple) -> None:

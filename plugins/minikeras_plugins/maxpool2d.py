@@ -42,6 +42,7 @@ class MaxPool2D(OriginalForm, Layer):
     rank = 2
     data_format = "channels_last"  # the only one taken; a class attribute (see Conv2D._k for why)
     original_keywords = {"ksize": "pool_size", "stride": "strides"}  # see minikeras_core.windowed.OriginalForm
+    window_config = ("pool_size", "strides", "padding")
     forms = ("Keras's MaxPooling2D(pool_size=(2, 2), strides=None, padding='valid', ...) or the original "
              "MaxPool2D(ksize=2, stride=None, padding=0) with keywords only")
 
@@ -62,11 +63,6 @@ class MaxPool2D(OriginalForm, Layer):
             {"pool_size": (3, 2), "strides": 2, "padding": "same", "input_size": (5, 6, 3)},
             {"ksize": 3, "stride": (2, 1), "padding": 1, "input_size": (5, 5, 1)},
         ]
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        padding = self.padding if isinstance(self.padding, str) else list(self.padding)
-        return {**config, "pool_size": list(self.pool_size), "strides": list(self.strides), "padding": padding}
 
     # The geometry as the 2-D computation sees it (MaxPooling1D's are of height 1); properties, as in Conv2D.
     _k = property(lambda self: self.pool_size)

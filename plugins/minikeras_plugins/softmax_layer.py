@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from minikeras_core import Layer
+from minikeras_core.arguments import axis_tuple, sample_axes
 
 
 class Softmax(Layer):
@@ -25,13 +26,9 @@ class Softmax(Layer):
         if kwargs.get("activation") is not None:
             raise TypeError(f"{owner}: takes no activation (it is one), got activation={kwargs['activation']!r}")
         kwargs.pop("activation", None)
-        axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
-        if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in axes):
-            raise ValueError(f"{owner}: axis must be an int or a tuple of ints, got {axis!r}")
-        last = axes == (-1,)
-        super().__init__(activation="softmax" if last else None, **kwargs)
+        self._axes = axis_tuple(axis, owner)
+        super().__init__(activation="softmax" if self._axes == (-1,) else None, **kwargs)
         self.axis = axis
-        self._axes = tuple(int(a) for a in axes)
         self._Y_out: np.ndarray | None = None
 
     @classmethod
@@ -43,12 +40,7 @@ class Softmax(Layer):
         ]
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        rank = len(input_shape) + 1
-        axes = {a + rank if a < 0 else a for a in self._axes}
-        if any(not 0 < a < rank for a in axes):
-            raise ValueError(f"{self._label}: axis {self.axis!r} must name axes 1..{rank - 1} (or -{rank - 1}..-1) of inputs of "
-                             f"shape (batch, {', '.join(map(str, input_shape))}); the batch axis 0 mixes samples")
-        self._sum_axes = tuple(sorted(axes))
+        self._sum_axes = sample_axes(self._label, self.axis, input_shape, "the batch axis 0 mixes samples")
         return input_shape
 
     def call(self, X: np.ndarray, training: bool = False) -> np.ndarray:
