@@ -5,24 +5,26 @@ one works time-major, on ``Xt`` of shape ``(timesteps, n, features)`` in the ord
 read (last to first with ``go_backwards``), so that a step's rows are contiguous. :class:`Recurrent`
 does everything that does not depend on the cell:
 
-- the arguments every one takes (``units``, ``dropout``, ``recurrent_dropout``, ``seed``,
-  ``return_sequences``, ``go_backwards``, ``unroll``), and what a Sequential cannot do refused by name;
+- the arguments every one takes, read from its constructor's ``locals()`` (see ``Recurrent.__init__``),
+  and what a Sequential cannot do refused by name;
 - dropout masks fixed per sequence, Keras's way: an input mask ``m`` (features) and a recurrent mask
   ``r`` (units) per sample, or one of each per gate when ``recurrent_dropout`` is set (Keras's
   ``implementation=1``), drawn with :meth:`Layer.random_uniform` and scaled by ``1 / (1 - rate)``;
 - the input side, with the columns in whatever order the cell keeps them: every step's projection
   ``A_t = (x_t * m) W + b`` in one product, and back ``dW = sum_t (x_t * m)^T dA_t``, ``dX = (dA W^T) * m``;
 - the recurrent product ``(h * r) U`` of a step, its transpose, and ``dU = sum_t (h_{t-1} * r)^T dZ_t``;
-- BLAS held to one thread around the time loops while the machine is busy (:func:`one_blas_thread`);
-- a mask of steps ``(n, timesteps)`` from a previous layer (``Embedding(mask_zero=True)``): a masked
-  step keeps every state (zeros before the first) and passes its gradient on unchanged, as Keras;
+- a mask of steps ``(n, timesteps)`` from a previous layer (``Embedding(mask_zero=True)``), time-major
+  for the cell: a masked step keeps every state (zeros before the first) and passes its gradient on
+  unchanged, as Keras (the cell's loops do it with :mod:`minikeras_core.time_loop`, which also holds
+  BLAS to one thread around them while the machine is busy);
 - the output (every state, in reading order, with ``return_sequences``; else the last) and its gradient.
 
 A cell implements ``_forward(Xt, M, m, r, training)``, returning the states ``H`` ``(timesteps, n,
 units)`` (predicting without ``return_sequences``, the last alone may come: ``(1, n, units)``) and
 keeping what its backward needs, and ``_backward(dH, dh, need_input_grad)``: ``dH`` is the
 gradient reaching each step's output ``(timesteps, n, units)`` (or ``None``), ``dh`` the last state's
-(or ``None``); it writes the weight gradients and returns ``dL/dXt`` (or ``None``). ``M`` is the mask
+(zeros with ``return_sequences``; the cell's to change); it writes the weight gradients and returns
+``dL/dXt`` (or ``None``). ``M`` is the mask
 ``(timesteps, n, 1)`` or ``None``; ``m`` and ``r`` are ``(count, n, features)`` / ``(count, n, units)`` or ``None``.
 The products over all steps (``_project`` before the loop, ``_input_grads`` and ``_recurrent_grads``
 after it) stay outside ``one_blas_thread()``, with all of BLAS's threads.
@@ -30,17 +32,15 @@ after it) stay outside ``one_blas_thread()``, with all of BLAS's threads.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from .arguments import fraction, non_negative_int, positive_int, refuse_unsupported
-from .engine import threads
+from .arguments import fraction, non_negative_int, positive_int, refuse_regularizers
 from .layer import Layer
 from .registry import get
+from .time_loop import over_steps
 
 #: Time steps projected at once when predicting (see ``Recurrent._projected_chunks``).
 INFERENCE_CHUNK = 16
@@ -56,21 +56,31 @@ class Recurrent(Layer):
     #: ``zero_output_for_mask``, which Bidirectional sets on the layers it wraps).
     zero_output_for_mask = False
 
-    def __init__(self, units: int, activation: Any, dropout: float, recurrent_dropout: float, seed: int | None,
-                 return_sequences: bool, return_state: bool, go_backwards: bool, stateful: bool, unroll: bool,
-                 refused: dict, **kwargs: Any) -> None:
-        owner = type(self).__name__
+    def __init__(self, arguments: dict[str, Any]) -> None:
+        """``arguments``: the layer's constructor's ``locals()``, Keras's signature. The frame takes the arguments every
+        recurrent layer has (``units``, ``activation``, ``use_bias``, the three initializers, ``dropout``,
+        ``recurrent_dropout``, ``seed``, ``return_sequences``, ``go_backwards``, ``unroll``, and ``recurrent_activation``
+        and ``use_cudnn`` where the signature has them); the layer keeps its own."""
+        a, owner = arguments, type(self).__name__
+        kwargs = dict(a["kwargs"])
         if kwargs.pop("implementation", 2) not in (1, 2):  # Keras's choice of products, the same numbers: accepted
             raise ValueError(f"{owner}: implementation: expected 1 or 2")
         super().__init__(**kwargs)  # no activation for the base: the recurrence applies its own
-        refuse_unsupported(owner, {**refused, "return_state": return_state or None, "stateful": stateful or None},
-                           "a Sequential layer has one output and no state between batches; there are no regularizers or constraints")
-        self.units = positive_int(units, "units", owner)
-        self.cell_activation = get("activation", "linear" if activation is None else activation)
-        self.dropout = fraction(dropout, "dropout", owner, include_one=True)
-        self.recurrent_dropout = fraction(recurrent_dropout, "recurrent_dropout", owner, include_one=True)
-        self.seed = None if seed is None else non_negative_int(seed, "seed", owner)
-        self.return_sequences, self.go_backwards, self.unroll = bool(return_sequences), bool(go_backwards), bool(unroll)
+        refuse_regularizers(owner, a, "a Sequential layer has one output and no state between batches; there are no regularizers "
+                            "or constraints", return_state=a["return_state"] or None, stateful=a["stateful"] or None)
+        if a.get("use_cudnn", "auto") not in ("auto", True, False):
+            raise ValueError(f"{owner}: use_cudnn: expected 'auto', True or False, got {a['use_cudnn']!r}")
+        self.units = positive_int(a["units"], "units", owner)
+        self.cell_activation = get("activation", "linear" if a["activation"] is None else a["activation"])  # not the base's
+        if "recurrent_activation" in a:
+            self.recurrent_activation = get("activation", "linear" if a["recurrent_activation"] is None else a["recurrent_activation"])
+        self.use_bias = bool(a["use_bias"])
+        self.kernel_initializer, self.recurrent_initializer = a["kernel_initializer"], a["recurrent_initializer"]
+        self.bias_initializer = a["bias_initializer"]
+        self.dropout = fraction(a["dropout"], "dropout", owner, include_one=True)
+        self.recurrent_dropout = fraction(a["recurrent_dropout"], "recurrent_dropout", owner, include_one=True)
+        self.seed = None if a["seed"] is None else non_negative_int(a["seed"], "seed", owner)
+        self.return_sequences, self.go_backwards, self.unroll = bool(a["return_sequences"]), bool(a["go_backwards"]), bool(a["unroll"])
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         if len(input_shape) != 2:
@@ -79,6 +89,19 @@ class Recurrent(Layer):
 
     def compute_mask(self, X: np.ndarray, mask: np.ndarray | None) -> np.ndarray | None:
         return mask if self.return_sequences else None
+
+    def create_weights(self, input_shape: tuple) -> None:
+        """Keras's weights, in its order: ``kernel (features, blocks units)``, ``recurrent_kernel (units, blocks units)``
+        and with ``use_bias`` the bias that ``_bias`` describes."""
+        width = self.blocks * self.units
+        self.add_weight("kernel", (input_shape[1], width), self.kernel_initializer)
+        self.add_weight("recurrent_kernel", (self.units, width), self.recurrent_initializer)
+        if self.use_bias:
+            self.add_weight("bias", *self._bias(width))
+
+    def _bias(self, width: int) -> tuple:
+        """The bias's shape and initializer: ``(blocks units,)`` and ``bias_initializer`` unless a cell says otherwise."""
+        return (width,), self.bias_initializer
 
     # -- the frame ------------------------------------------------------------------------------
     def call(self, X: np.ndarray, training: bool = False, mask: np.ndarray | None = None) -> np.ndarray:
@@ -100,13 +123,14 @@ class Recurrent(Layer):
         return np.ascontiguousarray(H.transpose(1, 0, 2))
 
     def call_backward(self, grad: np.ndarray, need_input_grad: bool = True) -> np.ndarray | None:
-        M, dH, dh = self._M, None, None
+        M, dH = self._M, None
         if self.return_sequences:
             dH = grad.transpose(1, 0, 2)
             if self.zero_output_for_mask and M is not None:
                 dH = dH * M
+            dh = np.zeros((len(grad), self.units), grad.dtype)
         else:
-            dh = grad
+            dh = grad.copy()  # the cell's to change
         dXt = self._backward(dH, dh, need_input_grad)
         if dXt is None or not need_input_grad:  # the model's first layer: nobody uses dL/dX
             return None
@@ -205,42 +229,3 @@ class Recurrent(Layer):
             dU[:, cols] = over_steps(H[:-1] * r[j]).T @ over_steps(dZ[1:, :, cols])
         return dU
 
-
-def over_steps(A: np.ndarray) -> np.ndarray:
-    """Time-major ``A`` ``(t, n, k)`` as ``(t n, k)``: the rows a weight's gradient sums over."""
-    return A.reshape(-1, A.shape[-1])
-
-
-def keep_masked(new: np.ndarray, previous: np.ndarray | None, M: np.ndarray | None, t: int) -> None:
-    """A masked step keeps the state before it (zeros before the first): ``new = where(M[t], new, previous)`` in place."""
-    if M is not None:
-        if previous is None:
-            np.multiply(new, M[t], out=new)
-        else:
-            np.copyto(new, previous, where=~M[t])
-
-
-def split_masked(d: np.ndarray, M: np.ndarray | None, t: int) -> np.ndarray | None:
-    """For a state's gradient ``d`` at step ``t``: zero it in place where the step is masked, returning what goes straight
-    on to the previous state there (``None`` without a mask)."""
-    if M is None:
-        return None
-    skip = np.where(M[t], 0, d)
-    np.multiply(d, M[t], out=d)
-    return skip
-
-
-def one_blas_thread() -> contextlib.AbstractContextManager:
-    """BLAS held to one thread around a time loop while the machine is busy (load average within half a job of the
-    cores this process may use), else left alone.
-
-    A step's products are small (batch x units times units x gates). On two idle cores OpenBLAS ran them faster with
-    its two threads (an LSTM 64 training step 62-65 ms against 67-70 ms held to one), but with the other core busy
-    its threads waited on each other: the same step took 0.3 to 8 s against 0.14 to 0.2 s held to one.
-    """
-    controller = threads.blas_controller()
-    try:
-        busy = os.getloadavg()[0] > len(os.sched_getaffinity(0)) - 0.5
-    except (AttributeError, OSError):  # no load average or affinity here: leave BLAS alone
-        busy = False
-    return threads.single_threaded_blas(controller) if busy and controller else contextlib.nullcontext()

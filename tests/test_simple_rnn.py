@@ -226,11 +226,11 @@ def test_reading_digits_row_by_row_learns_the_ten_classes():
 def test_time_loops_hold_blas_to_one_thread_only_while_the_machine_is_busy(load, limited, monkeypatch, need_threads):
     from threadpoolctl import threadpool_info
 
-    from minikeras_core import recurrence
+    from minikeras_core import time_loop
 
-    monkeypatch.setattr(recurrence.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(time_loop.os, "getloadavg", lambda: (load, load, load))
     before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-    with recurrence.one_blas_thread():
+    with time_loop.one_blas_thread():
         inside = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
     assert inside == ([1] * len(before) if limited else before)
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before

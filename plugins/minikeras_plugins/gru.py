@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from minikeras_core import get
 from minikeras_core.activation import derives_from_output
-from minikeras_core.recurrence import Recurrent, keep_masked, one_blas_thread, over_steps, split_masked
+from minikeras_core.recurrence import Recurrent
 from minikeras_core.registry import is_registered_as
+from minikeras_core.time_loop import keep_masked, one_blas_thread, over_steps, sigmoid_of_negated, steps_back
 
 
 class GRU(Recurrent):
@@ -40,14 +40,8 @@ class GRU(Recurrent):
                  bias_constraint: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
                  return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
                  unroll: bool = False, reset_after: bool = True, use_cudnn: Any = "auto", **kwargs: Any) -> None:
-        refused = {k: v for k, v in locals().items() if k.endswith(("_regularizer", "_constraint"))}
-        super().__init__(units, activation, dropout, recurrent_dropout, seed, return_sequences, return_state, go_backwards,
-                         stateful, unroll, refused, **kwargs)
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(f"GRU: use_cudnn: expected 'auto', True or False, got {use_cudnn!r}")
-        self.recurrent_activation = get("activation", "linear" if recurrent_activation is None else recurrent_activation)
-        self.use_bias, self.reset_after = bool(use_bias), bool(reset_after)
-        self.kernel_initializer, self.recurrent_initializer, self.bias_initializer = kernel_initializer, recurrent_initializer, bias_initializer
+        super().__init__(locals())  # the frame takes the arguments every recurrent layer has
+        self.reset_after = bool(reset_after)
         self._fast = is_registered_as(self.recurrent_activation, "sigmoid")
 
     @classmethod
@@ -60,12 +54,8 @@ class GRU(Recurrent):
             {"units": 2, "reset_after": False, "dropout": 0.2, "recurrent_dropout": 0.5, "input_size": (3, 2)},
         ]
 
-    def create_weights(self, input_shape: tuple) -> None:
-        u = self.units
-        self.add_weight("kernel", (input_shape[1], 3 * u), self.kernel_initializer)
-        self.add_weight("recurrent_kernel", (u, 3 * u), self.recurrent_initializer)
-        if self.use_bias:
-            self.add_weight("bias", (2, 3 * u) if self.reset_after else (3 * u,), self.bias_initializer)
+    def _bias(self, width: int) -> tuple:
+        return ((2, width) if self.reset_after else (width,)), self.bias_initializer
 
     def _biases(self) -> tuple:
         """The input bias and the recurrent one (``None`` each when absent)."""
@@ -99,9 +89,7 @@ class GRU(Recurrent):
                     if Z is not None:
                         Z[t - first][:, : 2 * u] = a[:, : 2 * u]
                     if fast:
-                        np.exp(a[:, : 2 * u], out=a[:, : 2 * u])
-                        a[:, : 2 * u] += 1
-                        np.reciprocal(a[:, : 2 * u], out=a[:, : 2 * u])
+                        sigmoid_of_negated(a[:, : 2 * u])
                     else:
                         a[:, : 2 * u] = self._per_block(self.recurrent_activation, Z[t - first][:, : 2 * u])
                     if after:
@@ -122,20 +110,16 @@ class GRU(Recurrent):
             self._cache = (Xt, A, Z, H, R, m, r)
         return H if len(H) == steps else H[(steps - 1) % len(H)][None]
 
-    def _backward(self, dH: np.ndarray | None, dh: np.ndarray | None, need_input_grad: bool) -> np.ndarray | None:
+    def _backward(self, dH: np.ndarray | None, dh: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
         p, g, u, M, after = self.params, self.grads, self.units, self._M, self.reset_after
         Xt, A, Z, H, R, m, r = self._cache
         U, s = p["recurrent_kernel"], self.recurrent_activation
         steps, n = A.shape[:2]
         rm = None if r is None else r[-1]
-        dh = np.zeros((n, u), A.dtype) if dh is None else dh.copy()
         dR = np.empty((steps, n, (3 if after else 2) * u), A.dtype)  # the gradient of the recurrent product (plus b')
         zero, e, direct = np.zeros((n, u), A.dtype), np.empty((n, u), A.dtype), np.empty((n, u), A.dtype)
         with one_blas_thread():  # small products: one thread when the machine is busy
-            for t in range(steps - 1, -1, -1):
-                if dH is not None:
-                    dh += dH[t]
-                skip = split_masked(dh, M, t)  # a masked step hands its gradient on
+            for t in steps_back(steps, M, dH, dh):  # dh: step t's gradient, made step t - 1's here
                 a, h = A[t], H[t - 1] if t else zero
                 np.multiply(dh, a[:, :u], out=direct)  # dh z: straight to h_{t-1}
                 dhh = self.cell_activation.backward(None if Z is None else Z[t][:, 2 * u :], dh - direct, Y=a[:, 2 * u :])
@@ -156,8 +140,6 @@ class GRU(Recurrent):
                 if t:
                     self._times_recurrent_transposed(dR[t], U if after else U[:, : 2 * u], r, out=dh)
                     dh += direct
-                    if skip is not None:
-                        dh += skip
         dW, db, dXt = self._input_grads(Xt, A, m, p["kernel"], need_input_grad)
         g["kernel"][...] = dW
         g["recurrent_kernel"][:, : dR.shape[2]] = self._recurrent_grads(H, dR, r)

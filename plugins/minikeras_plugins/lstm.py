@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from minikeras_core import get
 from minikeras_core.initializers import get_initializer
-from minikeras_core.recurrence import Recurrent, keep_masked, one_blas_thread, split_masked
+from minikeras_core.recurrence import Recurrent
 from minikeras_core.registry import is_registered_as
+from minikeras_core.time_loop import keep_masked, one_blas_thread, sigmoid_of_negated, steps_back
 
 
 class LSTM(Recurrent):
@@ -40,14 +40,8 @@ class LSTM(Recurrent):
                  recurrent_constraint: Any = None, bias_constraint: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  seed: int | None = None, return_sequences: bool = False, return_state: bool = False, go_backwards: bool = False,
                  stateful: bool = False, unroll: bool = False, use_cudnn: Any = "auto", **kwargs: Any) -> None:
-        refused = {k: v for k, v in locals().items() if k.endswith(("_regularizer", "_constraint"))}
-        super().__init__(units, activation, dropout, recurrent_dropout, seed, return_sequences, return_state, go_backwards,
-                         stateful, unroll, refused, **kwargs)
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(f"LSTM: use_cudnn: expected 'auto', True or False, got {use_cudnn!r}")
-        self.recurrent_activation = get("activation", "linear" if recurrent_activation is None else recurrent_activation)
-        self.use_bias, self.unit_forget_bias = bool(use_bias), bool(unit_forget_bias)
-        self.kernel_initializer, self.recurrent_initializer, self.bias_initializer = kernel_initializer, recurrent_initializer, bias_initializer
+        super().__init__(locals())  # the frame takes the arguments every recurrent layer has
+        self.unit_forget_bias = bool(unit_forget_bias)
         self._fast = is_registered_as(self.recurrent_activation, "sigmoid") and is_registered_as(self.cell_activation, "tanh")
 
     @classmethod
@@ -59,17 +53,14 @@ class LSTM(Recurrent):
              "recurrent_dropout": 0.4, "return_sequences": True, "input_size": (3, 2)},
         ]
 
-    def create_weights(self, input_shape: tuple) -> None:
-        u = self.units
-        self.add_weight("kernel", (input_shape[1], 4 * u), self.kernel_initializer)
-        self.add_weight("recurrent_kernel", (u, 4 * u), self.recurrent_initializer)
-        if self.use_bias:  # with unit_forget_bias, Keras's three calls: i's bias, ones for f, then c's and o's
-            init = get_initializer(self.bias_initializer)
+    def _bias(self, width: int) -> tuple:
+        """With ``unit_forget_bias``, Keras's three calls: i's bias, ones for f, then c's and o's."""
+        u, init = self.units, get_initializer(self.bias_initializer)
 
-            def forget_at_one(shape: tuple, dtype: Any = None, rng: Any = None) -> np.ndarray:
-                return np.concatenate([init((u,), dtype, rng), np.ones(u, dtype), init((2 * u,), dtype, rng)])
+        def forget_at_one(shape: tuple, dtype: Any = None, rng: Any = None) -> np.ndarray:
+            return np.concatenate([init((u,), dtype, rng), np.ones(u, dtype), init((2 * u,), dtype, rng)])
 
-            self.add_weight("bias", (4 * u,), forget_at_one if self.unit_forget_bias else init)
+        return (width,), forget_at_one if self.unit_forget_bias else init
 
     def _layout(self) -> tuple:
         """The columns in the order o, i, f, c, and the factor each gets in the forward products."""
@@ -102,9 +93,7 @@ class LSTM(Recurrent):
                     if t:
                         z += self._times_recurrent(H[(t - 1) % len(H)], U, r, step)
                     if fast:
-                        np.exp(z, out=z)
-                        z += 1
-                        np.reciprocal(z, out=z)
+                        sigmoid_of_negated(z)
                         np.multiply(z[:, 3 * u :], 2, out=g)
                         g -= 1
                     else:
@@ -118,30 +107,23 @@ class LSTM(Recurrent):
                     else:
                         tc[...] = self.cell_activation(c)
                     np.multiply(z[:, :u], tc, out=h)
-                    if M is not None:
-                        keep_masked(c, now[:, u:] if t else None, M, t)
-                        keep_masked(h, H[(t - 1) % len(H)] if t else None, M, t)
+                    keep_masked(c, now[:, u:] if t else None, M, t)
+                    keep_masked(h, H[(t - 1) % len(H)] if t else None, M, t)
         if training:
             self._cache = (Xt, G, Z, P, TC, H, m, r)
         return H if len(H) == steps else H[(steps - 1) % len(H)][None]
 
-    def _backward(self, dH: np.ndarray | None, dh: np.ndarray | None, need_input_grad: bool) -> np.ndarray | None:
+    def _backward(self, dH: np.ndarray | None, dh: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
         p, g, u, M, fast = self.params, self.grads, self.units, self._M, self._fast
         Xt, G, Z, P, TC, H, m, r = self._cache
         order, _ = self._layout()
         back = np.repeat(np.array([1, 1, 1, 4 if fast else 1], dtype=G.dtype), u)  # dz = dz' * back: c's 4 comes in here
         W, U = p["kernel"][:, order] * back, p["recurrent_kernel"][:, order] * back
         n = G.shape[1]
-        dh = np.zeros((n, u), G.dtype) if dh is None else dh.copy()
         dc, a, E, D = np.zeros_like(dh), np.empty_like(dh), np.empty((n, 4 * u), G.dtype), np.empty((n, 4 * u), G.dtype)
         E4 = E.reshape(n, 4, u)
-        skip_h = skip_c = None
         with one_blas_thread():  # small products: one thread when the machine is busy
-            for t in range(len(G) - 1, -1, -1):
-                if dH is not None:
-                    dh += dH[t]
-                if M is not None:  # a masked step hands its gradients on
-                    skip_h, skip_c = split_masked(dh, M, t), split_masked(dc, M, t)
+            for t in steps_back(len(G), M, dH, dh, dc):  # dh, dc: step t's gradients, made step t - 1's here
                 y = G[t]  # s(z_o), s(z_i), s(z_f) and s(2 z_c) (or the activation of z_c)
                 if fast:  # o (1 - a(c)^2) = o - h a(c)
                     np.subtract(y[:, :u], np.multiply(H[t], TC[t], out=a), out=a)
@@ -159,12 +141,8 @@ class LSTM(Recurrent):
                 else:
                     y[:, : 3 * u] = self._per_block_backward(self.recurrent_activation, Z[t][:, : 3 * u], E[:, : 3 * u], y[:, : 3 * u])
                     y[:, 3 * u :] = self.cell_activation.backward(Z[t][:, 3 * u :], E[:, 3 * u :], Y=P[t, :, :u])
-                if skip_c is not None:
-                    dc += skip_c
                 if t:
                     self._times_recurrent_transposed(y, U, r, out=dh)
-                    if skip_h is not None:
-                        dh += skip_h
         dW, db, dXt = self._input_grads(Xt, G, m, W, need_input_grad)  # G holds the dz' of every step now
         g["kernel"][:, order], g["recurrent_kernel"][:, order] = dW * back, self._recurrent_grads(H, G, r) * back
         if self.use_bias:

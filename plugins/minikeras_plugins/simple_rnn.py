@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from minikeras_core.recurrence import Recurrent, keep_masked, one_blas_thread, split_masked
+from minikeras_core.recurrence import Recurrent
+from minikeras_core.time_loop import keep_masked, one_blas_thread, steps_back
 
 
 class SimpleRNN(Recurrent):
@@ -40,11 +41,7 @@ class SimpleRNN(Recurrent):
                  kernel_constraint: Any = None, recurrent_constraint: Any = None, bias_constraint: Any = None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False, seed: int | None = None, **kwargs: Any) -> None:
-        refused = {k: v for k, v in locals().items() if k.endswith(("_regularizer", "_constraint"))}
-        super().__init__(units, activation, dropout, recurrent_dropout, seed, return_sequences, return_state, go_backwards,
-                         stateful, unroll, refused, **kwargs)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer, self.recurrent_initializer, self.bias_initializer = kernel_initializer, recurrent_initializer, bias_initializer
+        super().__init__(locals())  # the frame takes the arguments every recurrent layer has
 
     @classmethod
     def conformance_cases(cls) -> list[dict]:
@@ -54,12 +51,6 @@ class SimpleRNN(Recurrent):
             {"units": 3, "activation": "softmax", "use_bias": False, "dropout": 0.3, "recurrent_dropout": 0.4,
              "return_sequences": True, "input_size": (3, 2)},
         ]
-
-    def create_weights(self, input_shape: tuple) -> None:
-        self.add_weight("kernel", (input_shape[1], self.units), self.kernel_initializer)
-        self.add_weight("recurrent_kernel", (self.units, self.units), self.recurrent_initializer)
-        if self.use_bias:
-            self.add_weight("bias", (self.units,), self.bias_initializer)
 
     def _forward(self, Xt: np.ndarray, M: np.ndarray | None, m: Any, r: Any, training: bool) -> np.ndarray:
         p, f = self.params, self.cell_activation
@@ -76,22 +67,16 @@ class SimpleRNN(Recurrent):
             self._cache = (Xt, A, H, m, r)
         return H
 
-    def _backward(self, dH: np.ndarray | None, dh: np.ndarray | None, need_input_grad: bool) -> np.ndarray | None:
+    def _backward(self, dH: np.ndarray | None, dh: np.ndarray, need_input_grad: bool) -> np.ndarray | None:
         p, g, f, M = self.params, self.grads, self.cell_activation, self._M
         Xt, A, H, m, r = self._cache
         U = p["recurrent_kernel"]
-        dh = np.zeros_like(H[0]) if dh is None else dh.copy()
         dA = np.empty_like(A)
         with one_blas_thread():
-            for t in range(len(A) - 1, -1, -1):
-                if dH is not None:
-                    dh += dH[t]
-                skip = split_masked(dh, M, t)  # a masked step's state is the previous one: its gradient goes on to it
+            for t in steps_back(len(A), M, dH, dh):  # dh: step t's gradient, made step t - 1's here
                 dA[t] = f.backward(A[t], dh, Y=H[t] if M is None else None)
                 if t:
                     self._times_recurrent_transposed(dA[t], U, r, out=dh)
-                    if skip is not None:
-                        dh += skip
         dW, db, dXt = self._input_grads(Xt, dA, m, p["kernel"], need_input_grad)
         g["kernel"][...], g["recurrent_kernel"][...] = dW, self._recurrent_grads(H, dA, r)
         if self.use_bias:
