@@ -196,3 +196,12 @@ def test_the_engine_and_the_model_stay_short():
     for path in [*(CORE / "engine").glob("*.py"), CORE / "model.py"]:
         lines = len(path.read_text().splitlines())
         assert lines < 250, f"{path.name} has {lines} lines; split it along its concerns"
+
+
+def test_each_built_in_plugin_module_stays_short():
+    """One plugin per module, read as math: the shared machinery belongs in minikeras_core (issue 11's limit)."""
+    modules = sorted((CORE.parent / "plugins" / "minikeras_plugins").glob("*.py"))
+    assert len(modules) > 40
+    for path in modules:
+        lines = len(path.read_text().splitlines())
+        assert lines <= 150, f"plugins/minikeras_plugins/{path.name} has {lines} lines; move shared machinery to minikeras_core"
