@@ -3,6 +3,7 @@
 import numpy as np
 
 from minikeras_core import ElementwiseActivation
+from minikeras_core.numeric import maximum  # np.maximum, faster with a scalar
 
 
 class ReLU(ElementwiseActivation):
@@ -12,10 +13,10 @@ class ReLU(ElementwiseActivation):
     """
 
     def eval(self, X: np.ndarray) -> np.ndarray:
-        return np.maximum(X, 0)
+        return maximum(X, 0)
 
     def eval_inplace(self, Z: np.ndarray) -> np.ndarray:
-        return np.maximum(Z, 0, out=Z)
+        return maximum(Z, 0, out=Z)
 
     def derivative(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         return (Y > 0).astype(Y.dtype)
