@@ -252,3 +252,37 @@ def test_only_outputs_worth_it_are_overwritten_in_place(samples):
         results.append((Y.copy(), layer.backward(G), layer.grads["kernel"].copy()))
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("change", ["new weight array", "new gradient dict"])
+@pytest.mark.parametrize("optimizer", [GradientDescentOptimizer, PerArraySGD])
+def test_a_change_between_steps_is_followed_by_the_next_step(change, optimizer):
+    """The step's set-up (flat buffer, replicas) is reused while it fits; each change below must make a new one."""
+    X, y = data()
+    m = model(optimizer(0.05))
+    m.train_on_batch(X, y)
+    first = m.layers[0]
+    if change == "new weight array":
+        first.params["kernel"] = first.params["kernel"] + 1.0
+    else:
+        first.grads = {name: np.zeros_like(g) for name, g in first.grads.items()}
+    reference = model(optimizer(0.05))  # a fresh model with the same weights takes the same step
+    reference.set_weights(m.get_weights())
+    for each in (m, reference):
+        each.train_on_batch(X, y)
+    for a, b in zip(m.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_freezing_a_layer_after_the_first_step_asks_for_a_new_compile():
+    X, y = data()
+    m = model(GradientDescentOptimizer(0.05, momentum=0.9))
+    m.train_on_batch(X, y)
+    m.layers[1].trainable = False
+    with pytest.raises(ValueError, match=r"trainable switched on layer\(s\) .*compile\(\) again"):
+        m.train_on_batch(X, y)
+    m.compile("categorical_cross_entropy", optimizer=GradientDescentOptimizer(0.05, momentum=0.9))
+    frozen = m.layers[1].get_weights()
+    m.train_on_batch(X, y)
+    for a, b in zip(m.layers[1].get_weights(), frozen):
+        np.testing.assert_array_equal(a, b)

@@ -45,13 +45,10 @@ class FlatBuffer:
             offset = stop
         self.shapes = [layer.params[name].shape for layer, name in weights]
 
-    def intact(self, layers: list[Layer]) -> bool:
-        """Whether every weight and gradient is still the view of the buffers made here (``set_weights`` of new arrays, a deep
-        copy or a change of which weights train breaks that). Asked before every step: identity tests only."""
-        trainable = sum(len(layer.trainable_names()) for layer in layers)
-        return trainable == len(self._views) and all(
-            params.get(name) is view and grads.get(name) is grad for params, grads, name, view, grad in self._views
-        )
+    def intact(self) -> bool:
+        """Whether every weight and gradient is still the view of the buffers made here (a weight or gradient array replaced
+        in its layer's dict breaks that; ``set_weights`` copies into the views). Asked before every step: identity tests only."""
+        return all(params.get(name) is view and grads.get(name) is grad for params, grads, name, view, grad in self._views)
 
     def own_grads(self, layers: list[Layer]) -> np.ndarray:
         """Give ``layers`` (replicas of the model's) gradients that are views of one new zeroed flat vector; return it."""

@@ -19,14 +19,15 @@ class StepSetup:
     """``params`` and ``grads``: what the optimizer updates and with what; ``replicas`` for the other parts of a batch."""
 
     def __init__(self, layers: list[Layer], optimizer: Optimizer) -> None:
-        self.key = _key(layers, optimizer)
+        self.optimizer, self.layers, self.held = optimizer, list(layers), _held(layers)
         self.flat = FlatBuffer(layers) if can_flatten(layers, optimizer) else None
         if self.flat is not None:
             flatten_optimizer_state(optimizer, self.flat.shapes)
             self.params, self.grads = [self.flat.params], [self.flat.grads]
         else:
-            self.params = [layer.params[name] for layer in layers for name in layer.trainable_names()]
-            self.grads = [layer.grads[name] for layer in layers for name in layer.trainable_names()]
+            names = [(layer, name) for layer in layers for name in layer.trainable_names()]
+            self.params, self.grads = [layer.params[name] for layer, name in names], [layer.grads[name] for layer, name in names]
+            self._arrays = [(layer.params, layer.grads, name) for layer, name in names]
         self.replicas = Replicas(layers, self.flat)
 
     @classmethod
@@ -34,17 +35,37 @@ class StepSetup:
         """``previous`` when it still fits ``layers`` and ``optimizer``, else a new setup."""
         if previous is not None and previous.fits(layers, optimizer):
             return previous
+        if previous is not None and previous.optimizer is optimizer and optimizer.iterations:
+            _refuse_changed_trainable(previous, layers)
         return cls(layers, optimizer)
 
     def fits(self, layers: list[Layer], optimizer: Optimizer) -> bool:
-        key = _key(layers, optimizer)
-        same = len(key) == len(self.key) and all(a is b for a, b in zip(key, self.key))
-        return same and (self.flat is None or self.flat.intact(layers))
+        """Asked before every step, so identity tests only: the same optimizer, layers, weight and gradient dicts, trainable
+        flags and counts of gradients, and the same arrays in those dicts (the flat buffer's views, or the arrays updated)."""
+        if optimizer is not self.optimizer or len(layers) != len(self.layers):
+            return False
+        for layer, known, (params, grads, trainable, count) in zip(layers, self.layers, self.held):
+            if layer is not known or layer.params is not params or layer.grads is not grads or bool(layer.trainable) is not trainable \
+                    or len(grads) != count:
+                return False
+        if self.flat is not None:
+            return self.flat.intact()
+        return all(params.get(name) is p and grads.get(name) is g for (params, grads, name), p, g in zip(self._arrays, self.params, self.grads))
 
 
 __all__ = ["StepSetup"]
 
 
-def _key(layers: list[Layer], optimizer: Optimizer) -> list:
-    """What a setup depends on, compared by identity: the optimizer, the layers, their weight dicts, which layers train."""
-    return [optimizer, *layers, *(layer.params for layer in layers), *(bool(layer.trainable) for layer in layers)]
+def _held(layers: list[Layer]) -> list[tuple]:
+    """What a setup depends on in each layer: its weight and gradient dicts, whether it trains, how many gradients it has."""
+    return [(layer.params, layer.grads, bool(layer.trainable), len(layer.grads)) for layer in layers]
+
+
+def _refuse_changed_trainable(previous: StepSetup, layers: list[Layer]) -> None:
+    """A layer frozen or thawed after the optimizer's first step: its state no longer lines up with the weights it updates."""
+    changed = [layer.name or type(layer).__name__ for layer, (_, _, trainable, _) in zip(layers, previous.held)
+               if bool(layer.trainable) is not trainable]
+    if changed and len(layers) == len(previous.layers) and all(a is b for a, b in zip(layers, previous.layers)):
+        raise ValueError(f"the trainable weights changed after {type(previous.optimizer).__name__} took its first step (trainable "
+                         f"switched on layer(s) {', '.join(changed)}); call compile() again with a new optimizer, as Keras asks "
+                         "after a change of trainable")

@@ -51,8 +51,9 @@ class ArraySource:
         first, last = (start, stop) if strategy is None else strategy.share(start, stop)
         if self.order is None:  # in order: views of the data, no copy
             X, y = self.X[first:last], self.y[first:last]
-        else:  # np.take copies the rows faster than fancy indexing does
-            X, y = np.take(self.X, self.order[first:last], axis=0), np.take(self.y, self.order[first:last], axis=0)
+        else:  # take copies the rows faster than fancy indexing does (the method: np.take's wrapper costs 2 us a call)
+            rows = self.order[first:last]
+            X, y = self.X.take(rows, axis=0), self.y.take(rows, axis=0)
         return _cast(self.model, X), y, stop - start, first - start
 
 

@@ -147,7 +147,7 @@ class Trainer(Evaluator):
             for epoch in range(initial_epoch, n_epochs):
                 events.epoch_begin(epoch)
                 source.epoch_begin()
-                totals = np.zeros(1 + len(self.metrics))
+                totals = [0.0] * (1 + len(self.metrics))  # Python floats: numpy's scalar arithmetic costs more per batch
                 seen = 0
                 for batch in range(steps):
                     events.batch_begin(batch)
@@ -156,7 +156,8 @@ class Trainer(Evaluator):
                         size, first_row = distributed.batch_rows(strategy, len(X_batch))
                     loss, y_pred = self._train_batch(X_batch, y_batch, workers, noise_base, len(X_batch) / size, events, first_row)
                     sums = [loss * len(X_batch), *(m(y_pred, y_batch) * len(X_batch) if len(X_batch) else 0.0 for m in self.metrics)]
-                    totals += distributed.global_sums(strategy, sums) if strategy is not None else sums
+                    for index, value in enumerate(distributed.global_sums(strategy, sums) if strategy is not None else sums):
+                        totals[index] += float(value)
                     seen += size
                     events.batch_end(batch, lambda totals=totals, seen=seen: self._logs(totals, seen))  # called at once, if anyone listens
                     if agree_per_batch:  # a callback's stop, on any rank, stops every rank
@@ -183,8 +184,8 @@ class Trainer(Evaluator):
         events.train_end(logs)
         return history
 
-    def _logs(self, totals: np.ndarray, seen: int) -> dict:
-        return {key: float(value) / seen for key, value in zip(["loss", *(m.name for m in self.metrics)], totals)}
+    def _logs(self, totals: list[float], seen: int) -> dict:
+        return {key: value / seen for key, value in zip(["loss", *(m.name for m in self.metrics)], totals)}
 
     def _train_batch(self, X: np.ndarray, y: np.ndarray, workers: Workers, noise_base: int, scale: float = 1.0,
                      events: CallbackList | None = None, first_row: int = 0) -> tuple[float, np.ndarray]:
