@@ -1,11 +1,8 @@
-"""The registry behind ``minikeras_core.registry``: entry points per kind, resolution by name, conflicts.
+"""The registry behind ``minikeras_core.registry`` (whose docstring says how names are found and matched).
 
-Each kind of plugin has an entry-point group (``minikeras.layers`` for layers, and so on).
-Listing names reads installed metadata only and imports nothing; resolving a name imports that
-one plugin. Names match case-insensitively, ignoring ``_`` and ``-``, against the entry point's
-name or the class name in its target (``"dense"``, ``"Dense"``, ``"binary_crossentropy"`` and
-``"BinaryCrossEntropy"`` all resolve). Set ``MINIKERAS_DISABLE_PLUGIN_AUTOLOAD=1`` to ignore
-installed entry points and use only what ``register`` adds.
+``Registry`` reads each kind's entry points once (their metadata only), adds what is registered
+in code, resolves a name to one plugin, importing only that one, and refuses a name that two
+distributions claim unless one is preferred (``PluginConflictError``).
 """
 
 from __future__ import annotations
