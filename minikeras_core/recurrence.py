@@ -45,6 +45,10 @@ from .time_loop import over_steps
 #: Time steps projected at once when predicting (see ``Recurrent._projected_chunks``).
 INFERENCE_CHUNK = 16
 
+#: The constructor arguments every recurrent layer has, as Keras names them (``Recurrent.__init__`` reads them).
+_SHARED = ("units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "dropout",
+           "recurrent_dropout", "seed", "return_sequences", "return_state", "go_backwards", "stateful", "unroll", "kwargs")
+
 
 class Recurrent(Layer):
     """The frame of a recurrent layer whose kernel has ``blocks`` blocks of ``units`` columns (its gates)."""
@@ -62,6 +66,10 @@ class Recurrent(Layer):
         ``recurrent_dropout``, ``seed``, ``return_sequences``, ``go_backwards``, ``unroll``, and ``recurrent_activation``
         and ``use_cudnn`` where the signature has them); the layer keeps its own."""
         a, owner = arguments, type(self).__name__
+        missing = [name for name in _SHARED if name not in a]
+        if missing:  # a cell's constructor written without part of Keras's signature
+            raise TypeError(f"{owner}: Recurrent.__init__ takes the constructor's locals(), which lack {', '.join(missing)}; "
+                            "give the constructor Keras's recurrent arguments (see SimpleRNN) and **kwargs")
         kwargs = dict(a["kwargs"])
         if kwargs.pop("implementation", 2) not in (1, 2):  # Keras's choice of products, the same numbers: accepted
             raise ValueError(f"{owner}: implementation: expected 1 or 2")

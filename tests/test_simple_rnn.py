@@ -234,3 +234,14 @@ def test_time_loops_hold_blas_to_one_thread_only_while_the_machine_is_busy(load,
         inside = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
     assert inside == ([1] * len(before) if limited else before)
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
+
+
+def test_a_recurrent_layer_whose_constructor_lacks_keras_s_arguments_is_told_which():
+    from minikeras_core.recurrence import Recurrent
+
+    class Partial(Recurrent):
+        def __init__(self, units, activation="tanh", **kwargs):
+            super().__init__(locals())
+
+    with pytest.raises(TypeError, match=r"Partial: .*lack use_bias, .*seed, .*unroll"):
+        Partial(3)
