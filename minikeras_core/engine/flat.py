@@ -31,7 +31,7 @@ class FlatBuffer:
         total = sum(layer.params[name].size for layer, name in weights)
         self.params, self.grads = np.empty(total, dtype), np.zeros(total, dtype)
         offset = 0
-        self._views = []  # (params dict, grads dict, name, weight view, gradient view) of every trainable weight
+        self.views = []  # (params dict, grads dict, name, weight view, gradient view) of every trainable weight
         for layer, name in weights:
             param = layer.params[name]
             stop = offset + param.size
@@ -41,14 +41,9 @@ class FlatBuffer:
             grad = self.grads[offset:stop].reshape(param.shape)
             grad[...] = layer.grads[name]
             layer.grads[name] = grad
-            self._views.append((layer.params, layer.grads, name, view, grad))
+            self.views.append((layer.params, layer.grads, name, view, grad))
             offset = stop
         self.shapes = [layer.params[name].shape for layer, name in weights]
-
-    def intact(self) -> bool:
-        """Whether every weight and gradient is still the view of the buffers made here (a weight or gradient array replaced
-        in its layer's dict breaks that; ``set_weights`` copies into the views). Asked before every step: identity tests only."""
-        return all(params.get(name) is view and grads.get(name) is grad for params, grads, name, view, grad in self._views)
 
     def own_grads(self, layers: list[Layer]) -> np.ndarray:
         """Give ``layers`` (replicas of the model's) gradients that are views of one new zeroed flat vector; return it."""

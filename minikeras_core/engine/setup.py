@@ -24,10 +24,11 @@ class StepSetup:
         if self.flat is not None:
             flatten_optimizer_state(optimizer, self.flat.shapes)
             self.params, self.grads = [self.flat.params], [self.flat.grads]
+            self._arrays = self.flat.views
         else:
-            names = [(layer, name) for layer in layers for name in layer.trainable_names()]
-            self.params, self.grads = [layer.params[name] for layer, name in names], [layer.grads[name] for layer, name in names]
-            self._arrays = [(layer.params, layer.grads, name) for layer, name in names]
+            self._arrays = [(layer.params, layer.grads, name, layer.params[name], layer.grads[name])
+                            for layer in layers for name in layer.trainable_names()]
+            self.params, self.grads = [a[3] for a in self._arrays], [a[4] for a in self._arrays]
         self.replicas = Replicas(layers, self.flat)
 
     @classmethod
@@ -48,9 +49,9 @@ class StepSetup:
             if layer is not known or layer.params is not params or layer.grads is not grads or bool(layer.trainable) is not trainable \
                     or len(grads) != count:
                 return False
-        if self.flat is not None:
-            return self.flat.intact()
-        return all(params.get(name) is p and grads.get(name) is g for (params, grads, name), p, g in zip(self._arrays, self.params, self.grads))
+        # every weight and gradient still the array updated (a view of the flat buffer, if any): replacing one in its
+        # layer's dict breaks that, set_weights (which copies into them) does not
+        return all(params.get(name) is param and grads.get(name) is grad for params, grads, name, param, grad in self._arrays)
 
 
 __all__ = ["StepSetup"]
