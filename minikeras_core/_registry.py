@@ -85,7 +85,7 @@ class Registry:
         if kind not in self._entry_cache:
             seen: set[tuple] = set()
             infos = []
-            for ep in importlib_metadata.entry_points(group=kind_spec(kind).group):
+            for ep in self.entry_points(kind_spec(kind).group):
                 dist = getattr(ep, "dist", None)
                 dist_name = dist.metadata["Name"] if dist is not None else None
                 key = (ep.name, ep.value, _normalize(dist_name or ""))
@@ -191,9 +191,8 @@ class Registry:
         key = (cls, _normalize(name))
         if key not in self._identity_cache:
             kind = kind_of(cls)
-            target = f"{cls.__module__}:{cls.__qualname__}"
             self._identity_cache[key] = kind is not None and any(
-                _normalize(i.name) == key[1] and (i.obj is cls or (i.obj is None and i.target == target)) for i in self.infos(kind)
+                _normalize(i.name) == key[1] and _describes(i, cls) for i in self.infos(kind)
             )
         return self._identity_cache[key]
 
@@ -203,12 +202,15 @@ class Registry:
         kind = kind_of(cls)
         if kind is None:
             raise TypeError(f"{cls.__name__} is not a plugin of any kind {sorted(kinds())}")
-        spec = kind_spec(kind)
-        target = f"{cls.__module__}:{cls.__qualname__}"
-        names = sorted(i.name for i in self.infos(spec.kind) if i.obj is cls or (i.obj is None and i.target == target))
+        names = sorted(i.name for i in self.infos(kind) if _describes(i, cls))
         # the name spelling the class's own (random_normal for RandomNormal), else the first alphabetically
         own = [n for n in names if _normalize(n) == _normalize(cls.__name__)]
         return (own or names or [cls.__name__])[0]
+
+
+def _describes(info: PluginInfo, cls: type) -> bool:
+    """Whether ``info`` is the registration of ``cls`` (in code, or an entry point naming its module and class)."""
+    return info.obj is cls or (info.obj is None and info.target == f"{cls.__module__}:{cls.__qualname__}")
 
 
 def _check_type(spec: KindSpec, name: str, obj: Any, origin: str) -> None:

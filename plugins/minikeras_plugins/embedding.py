@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from minikeras_core import Layer
-from minikeras_core.arguments import positive_int, refuse_unsupported
+from minikeras_core.arguments import positive_int, refuse_regularizers
 
 
 class Embedding(Layer):
@@ -36,9 +36,8 @@ class Embedding(Layer):
                 raise ValueError(f"Embedding: input_length={length} disagrees with the input shape {given!r}; give one")
             kwargs.setdefault("input_size", (length,))
         super().__init__(**kwargs)
-        refuse_unsupported("Embedding", {"embeddings_regularizer": embeddings_regularizer, "embeddings_constraint": embeddings_constraint,
-                                         "lora_rank": lora_rank, "lora_alpha": lora_alpha, "quantization_config": quantization_config},
-                           "no regularizers, constraints, LoRA or quantization here")
+        refuse_regularizers("Embedding", locals(), "no regularizers, constraints, LoRA or quantization here", lora_rank=lora_rank,
+                            lora_alpha=lora_alpha, quantization_config=quantization_config)
         self.input_dim = positive_int(input_dim, "input_dim", "Embedding")
         self.output_dim = positive_int(output_dim, "output_dim", "Embedding")
         self.embeddings_initializer, self.mask_zero, self.input_length = embeddings_initializer, bool(mask_zero), length
