@@ -3,8 +3,8 @@
 Either the optimizer updates one flat vector of all the weights (see :mod:`.flat`) or one array
 per weight; and the parts of a batch past the first train through replicas of the layers (see
 :mod:`.parallel`). Both are set up once and reused step after step; a change of optimizer, of
-layers or of their weight arrays (identity compared), or a flat buffer broken since
-(``set_weights`` of new arrays, a deep copy), sets them up anew.
+layers, of which layers train, or of a layer's weight or gradient dicts or the arrays in them
+(identity compared: ``set_weights`` copies into the arrays and changes none) sets them up anew.
 """
 
 from __future__ import annotations
